@@ -1,0 +1,98 @@
+// A Session on a simulated clock with synthetic participants: each sends a
+// distinct tone as Opus (and optionally a distinct colour as VP8), the SIP
+// leg sends its own tone in its codec. Records everything the sink gets.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "audio/codec.h"
+#include "rtp/rtp_packet.h"
+#include "sipmix/session.h"
+#include "video/i420.h"
+#include "video/video_encoder.h"
+#include "video/vp8_packetizer.h"
+
+namespace sipmix::testing {
+
+struct RecordingSink : SessionSink {
+  struct Packet {
+    std::string id;
+    Direction dir;
+    std::vector<uint8_t> data;
+    int64_t time_us;
+  };
+  void on_rtp(const std::string& id, Direction dir, std::span<const uint8_t> p) override {
+    rtp.push_back({id, dir, {p.begin(), p.end()}, clock ? clock->now_us() : 0});
+  }
+  void on_rtcp(const std::string& id, Direction dir, std::span<const uint8_t> p) override {
+    rtcp.push_back({id, dir, {p.begin(), p.end()}, clock ? clock->now_us() : 0});
+  }
+  void on_event(const Event& e) override { events.push_back(e); }
+
+  const Clock* clock = nullptr;
+  std::vector<Packet> rtp, rtcp;
+  std::vector<Event> events;
+};
+
+struct Participant {
+  std::string id;
+  double tone_hz = 0;
+  uint8_t color_y = 0;  // 0 = no video
+  PushHandle audio, video;
+  std::unique_ptr<audio::AudioEncoder> opus;
+  std::unique_ptr<video::VideoEncoder> vp8;
+  std::optional<video::vp8::Packetizer> packetizer;
+  video::I420Buffer picture;
+  uint16_t seq = 1000;
+  uint32_t ts = 5000;
+  double phase = 0;
+  bool sending = true;
+};
+
+class SessionHarness {
+ public:
+  explicit SessionHarness(SessionConfig cfg = {});
+
+  // Adds a participant with an Opus tone stream and, if color_y != 0, a VP8
+  // stream whose whole picture has luma color_y.
+  Participant& add_participant(const std::string& id, double tone_hz, uint8_t color_y = 0);
+  // Adds the SIP leg; its caller speaks `tone_hz` (0: silence).
+  PushHandle add_leg(const LegConfig& config, double tone_hz);
+
+  // Advances the session by `ms` (a multiple of 20), sending 20 ms of media
+  // from every participant and the leg each step, 30 fps video.
+  void run_ms(int ms);
+
+  // The leg's mixed audio, decoded back to PCM at the codec rate, from
+  // packets sent in [from_ms, to_ms) of session time.
+  std::vector<int16_t> leg_audio(const std::string& leg_id, int from_ms, int to_ms) const;
+  // The leg's own audio published into the session (Opus -> 48 kHz), per
+  // 20 ms packet time, in [from_ms, to_ms). Missing packets become silence.
+  std::vector<int16_t> session_audio(const std::string& leg_id, int from_ms, int to_ms) const;
+  // Pushes raw packets into the leg (telephone events, tampered SRTP...).
+  void push_leg(std::span<const uint8_t> packet) { session->push_rtp(leg_handle, packet); }
+
+  SimulatedClock clock{1'000'000};
+  RecordingSink sink;
+  std::unique_ptr<Session> session;
+  std::vector<std::unique_ptr<Participant>> participants;
+  PushHandle leg_handle;
+  LegConfig leg;
+  double leg_tone_hz = 0;
+  double leg_phase = 0;
+  std::unique_ptr<audio::AudioEncoder> leg_encoder;
+  uint16_t leg_seq = 100;
+  uint32_t leg_ts = 800;
+  bool leg_sending_audio = true;
+  // Optional: transforms each leg packet before it is pushed (SRTP protect).
+  std::function<size_t(std::vector<uint8_t>&)> leg_transform;
+  int64_t start_us = 1'000'000;
+  int video_phase_ms = 0;
+};
+
+}  // namespace sipmix::testing
