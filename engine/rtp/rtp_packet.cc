@@ -47,15 +47,23 @@ bool looks_like_rtcp(std::span<const uint8_t> d) {
   return d.size() >= 2 && (d[0] >> 6) == 2 && d[1] >= 192 && d[1] <= 223;
 }
 
-std::optional<std::span<const uint8_t>> find_header_extension(const RtpPacketView& p, uint8_t id) {
-  if (!p.extension || id == 0) return std::nullopt;
+namespace {
+
+// Walks the RFC 8285 elements of `p`, calling on_element(id, data) for each
+// until it returns true. Returns false when the block is malformed or of an
+// unknown profile; elements before the malformation were already visited.
+template <typename F>
+bool walk_extensions(const RtpPacketView& p, F&& on_element) {
+  if (!p.extension) return true;
   const std::span<const uint8_t> e = p.extension_data;
   const bool one_byte = p.extension_profile == 0xBEDE;
   const bool two_byte = (p.extension_profile & 0xFFF0) == 0x1000;
-  if (!one_byte && !two_byte) return std::nullopt;
+  if (!one_byte && !two_byte) return false;
   size_t i = 0;
   while (i < e.size()) {
-    if (e[i] == 0) {  // padding byte
+    // Padding: a zero byte. In the one-byte form any ID 0 byte is skipped
+    // alone, whatever its length nibble says (ID 0 is not an element).
+    if (one_byte ? (e[i] >> 4) == 0 : e[i] == 0) {
       ++i;
       continue;
     }
@@ -64,19 +72,48 @@ std::optional<std::span<const uint8_t>> find_header_extension(const RtpPacketVie
     if (one_byte) {
       el_id = e[i] >> 4;
       len = (e[i] & 0x0F) + 1u;
-      if (el_id == 15) return std::nullopt;  // reserved: stop processing (RFC 8285 §4.2)
+      if (el_id == 15) return true;  // reserved: stop processing here (RFC 8285 §4.2)
       i += 1;
     } else {
-      if (e.size() - i < 2) return std::nullopt;
+      if (e.size() - i < 2) return false;
       el_id = e[i];
       len = e[i + 1];
       i += 2;
     }
-    if (e.size() - i < len) return std::nullopt;
-    if (el_id == id) return e.subspan(i, len);
+    if (e.size() - i < len) return false;
+    if (on_element(el_id, e.subspan(i, len))) return true;
     i += len;
   }
-  return std::nullopt;
+  return true;
+}
+
+}  // namespace
+
+std::optional<std::span<const uint8_t>> find_header_extension(const RtpPacketView& p, uint8_t id) {
+  if (!p.extension || id == 0) return std::nullopt;
+  std::optional<std::span<const uint8_t>> found;
+  walk_extensions(p, [&](uint8_t el_id, std::span<const uint8_t> data) {
+    if (el_id != id) return false;
+    found = data;
+    return true;
+  });
+  return found;
+}
+
+std::optional<size_t> parse_header_extensions(const RtpPacketView& p,
+                                              std::span<HeaderExtensionElement> out) {
+  size_t n = 0;
+  bool overflow = false;
+  const bool ok = walk_extensions(p, [&](uint8_t el_id, std::span<const uint8_t> data) {
+    if (n == out.size()) {
+      overflow = true;
+      return true;
+    }
+    out[n++] = HeaderExtensionElement{el_id, data};
+    return false;
+  });
+  if (!ok || overflow) return std::nullopt;
+  return n;
 }
 
 std::optional<AudioLevel> parse_audio_level(const RtpPacketView& p, uint8_t id) {
@@ -102,9 +139,10 @@ size_t write_rtp(const RtpHeader& h, std::span<const HeaderExtensionElement> ext
   const size_t ext_words = (ext_bytes + 3) / 4;
   if (ext_words > 0xFFFF) return 0;
   const size_t header = kRtpHeaderSize + h.csrcs.size() * 4 + (exts.empty() ? 0 : 4 + ext_words * 4);
-  if (out.size() < header + payload.size()) return 0;
+  if (out.size() < header + payload.size() + h.padding_size) return 0;
   uint8_t* o = out.data();
-  o[0] = static_cast<uint8_t>(0x80 | (exts.empty() ? 0 : 0x10) | h.csrcs.size());
+  o[0] = static_cast<uint8_t>(0x80 | (h.padding_size ? 0x20 : 0) | (exts.empty() ? 0 : 0x10) |
+                              h.csrcs.size());
   o[1] = static_cast<uint8_t>((h.marker ? 0x80 : 0) | h.payload_type);
   write_u16(o + 2, h.sequence_number);
   write_u32(o + 4, h.timestamp);
@@ -126,13 +164,19 @@ size_t write_rtp(const RtpHeader& h, std::span<const HeaderExtensionElement> ext
         o[pos++] = x.id;
         o[pos++] = static_cast<uint8_t>(x.data.size());
       }
-      std::memcpy(o + pos, x.data.data(), x.data.size());
+      if (!x.data.empty()) std::memcpy(o + pos, x.data.data(), x.data.size());  // data() may be null
       pos += x.data.size();
     }
     while (pos < start + ext_words * 4) o[pos++] = 0;
   }
   if (!payload.empty()) std::memcpy(o + pos, payload.data(), payload.size());
-  return pos + payload.size();
+  pos += payload.size();
+  if (h.padding_size) {
+    std::memset(o + pos, 0, h.padding_size - 1u);
+    pos += h.padding_size;
+    o[pos - 1] = h.padding_size;
+  }
+  return pos;
 }
 
 }  // namespace sipmix::rtp

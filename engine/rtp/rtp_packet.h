@@ -38,13 +38,27 @@ struct RtpPacketView {
 // the buffer, padding count 0 or larger than the payload.
 std::optional<RtpPacketView> parse_rtp(std::span<const uint8_t> data);
 
-// True when the first byte's version is 2 and the second byte's payload type
-// is in the RTCP range 64..95 (RFC 5761 demultiplexing).
+// RFC 5761 demultiplexing: true when the version is 2 and the second byte
+// (RTCP packet type, or RTP marker + payload type) is in 192..223. A
+// heuristic only; parse_rtcp() decides whether the packet is valid.
 bool looks_like_rtcp(std::span<const uint8_t> data);
+
+// One RFC 8285 element (to write, or as listed by parse_header_extensions).
+struct HeaderExtensionElement {
+  uint8_t id;
+  std::span<const uint8_t> data;
+};
 
 // Finds element `id` (1..14 for one-byte, 1..255 for two-byte) in an RFC 8285
 // extension block. Returns the element's data or nullopt.
 std::optional<std::span<const uint8_t>> find_header_extension(const RtpPacketView& p, uint8_t id);
+
+// Lists every RFC 8285 element of `p` into `out` (padding skipped, in packet
+// order; element data points into the packet). Returns the element count, 0
+// when there is no extension block, or nullopt when the block is not a valid
+// one-byte/two-byte block, an element overruns it, or `out` is too small.
+std::optional<size_t> parse_header_extensions(const RtpPacketView& p,
+                                              std::span<HeaderExtensionElement> out);
 
 // RFC 6464: V flag and level in -dBov (0..127) from the element with `id`.
 struct AudioLevel {
@@ -61,16 +75,12 @@ struct RtpHeader {
   uint32_t timestamp = 0;
   uint32_t ssrc = 0;
   std::span<const uint32_t> csrcs;
+  uint8_t padding_size = 0;  // RFC 3550 padding bytes appended (count included); 0 = none
 };
 
-// One RFC 8285 element to write.
-struct HeaderExtensionElement {
-  uint8_t id;
-  std::span<const uint8_t> data;
-};
-
-// Writes header + extensions + payload into `out`. Uses the one-byte form
-// when every element fits it (id 1..14, 1..16 bytes), else two-byte.
+// Writes header + extensions + payload (+ padding) into `out`. Uses the
+// one-byte form when every element fits it (id 1..14, 1..16 bytes), else
+// two-byte (id 1..255, 0..255 bytes).
 // Returns bytes written, or 0 when `out` is too small or an element invalid.
 size_t write_rtp(const RtpHeader& h, std::span<const HeaderExtensionElement> extensions,
                  std::span<const uint8_t> payload, std::span<uint8_t> out);
