@@ -202,7 +202,7 @@ void read_participant(Reader& r, const json& p, const std::string& f, Participan
   if (!p.is_object()) return r.fail(f, "must be an object");
   r.only_keys(p, f,
               {"id", "media", "audio", "video", "audio_pcap", "video_pcap", "audio_codec", "video_codec", "join_at_s",
-               "leave_at_s", "offset_s", "loop", "impairment"});
+               "leave_at_s", "offset_s", "loop", "synth", "speech", "impairment"});
   r.string(p, f, "id", &out->id, true);
   r.file(p, f, "media", &out->media);
   r.boolean(p, f, "audio", &out->audio);
@@ -223,10 +223,16 @@ void read_participant(Reader& r, const json& p, const std::string& f, Participan
   if (leave >= 0) out->leave_at_s = leave;
   r.number(p, f, "offset_s", &out->offset_s, 0, 86400);
   r.boolean(p, f, "loop", &out->loop);
+  r.boolean(p, f, "synth", &out->synth);
+  r.file(p, f, "speech", &out->speech);
   read_impairment(r, p, f, &out->impairment);
   if (r.failed()) return;
-  if (out->media.empty() && !out->audio_pcap && !out->video_pcap)
-    r.fail(f, "needs \"media\" or \"audio_pcap\"/\"video_pcap\"");
+  if (out->media.empty() && !out->audio_pcap && !out->video_pcap && !out->synth)
+    r.fail(f, "needs \"media\", \"audio_pcap\"/\"video_pcap\" or \"synth\"");
+  else if (out->synth && !out->media.empty())
+    r.fail(f, "\"synth\" and \"media\" exclude each other");
+  else if (!out->speech.empty() && !out->synth)
+    r.fail(Reader::join(f, "speech"), "goes with \"synth\": true");
   if (out->leave_at_s && *out->leave_at_s <= out->join_at_s)
     r.fail(Reader::join(f, "leave_at_s"), "must be after join_at_s");
 }
@@ -238,7 +244,7 @@ void read_leg(Reader& r, const json& root, LegInput* leg) {
   LegConfig& c = leg->config;
   r.only_keys(*o, f,
               {"id", "video", "secure", "observe_force_mute", "audio", "telephone_event", "video_codec", "srtp",
-               "media", "audio_pcap", "event_pcaps", "event_pcaps_at_s", "event_pcaps_gap_s", "prompts",
+               "media", "audio_pcap", "event_pcaps", "event_pcaps_at_s", "event_pcaps_gap_s", "synth_tone_hz", "prompts",
                "stop_stream_when_muted", "crop_to_fill", "impairment"});
   c.id = "sip";
   r.string(*o, f, "id", &c.id);
@@ -324,6 +330,9 @@ void read_leg(Reader& r, const json& root, LegInput* leg) {
   }
   r.number(*o, f, "event_pcaps_at_s", &leg->event_pcaps_at_s, 0, 86400);
   r.number(*o, f, "event_pcaps_gap_s", &leg->event_pcaps_gap_s, 0, 3600);
+  r.number(*o, f, "synth_tone_hz", &leg->synth_tone_hz, 0, 20000);
+  if (!r.failed() && leg->synth_tone_hz > 0 && (!leg->media.empty() || leg->audio_pcap))
+    r.fail(f + ".synth_tone_hz", "excludes \"media\" and \"audio_pcap\"");
   read_impairment(r, *o, f, &leg->impairment);
   if (r.failed()) return;
   if (c.secure && (c.srtp_key_to_leg.empty() || c.srtp_key_from_leg.empty()))

@@ -46,6 +46,10 @@ struct ParticipantInput {
   std::optional<double> leave_at_s;
   double offset_s = 0;              // skip into the file
   bool loop = false;                // loop the file to the session's duration
+  // Generated sources instead of files: a labelled picture with a moving
+  // bar (VP8) and a tone (Opus), or `speech` (a speech file, looped).
+  bool synth = false;
+  std::string speech;
   Impairment impairment;
 };
 
@@ -56,6 +60,7 @@ struct LegInput {
   std::vector<PcapInput> event_pcaps;        // captures of its RFC 4733 events, played in order
   double event_pcaps_at_s = 1.0;             // when the first event capture starts
   double event_pcaps_gap_s = 0.5;            // silence between event captures
+  double synth_tone_hz = 0;                  // or a generated tone as its voice
   Impairment impairment;
 };
 

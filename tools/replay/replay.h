@@ -1,0 +1,44 @@
+// The replay driver: runs one manifest's session on a simulated clock as fast
+// as the CPU allows and writes its outputs. Deterministic: the same manifest
+// and seed give the same outputs. Single-threaded.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "sipmix/session.h"
+#include "sipmix/status.h"
+#include "tools/replay/manifest.h"
+
+namespace sipmix::replay {
+
+struct ReplayOptions {
+  std::string out_dir = "sipmix-demo";
+  bool progress = true;     // a progress bar when stderr is a terminal
+  bool force = false;       // replace an existing output folder not made by us
+};
+
+// What a replay wrote, for the summary printed at the end.
+struct ReplayResult {
+  std::string out_dir;
+  std::vector<std::string> files;  // relative to out_dir
+  SessionStats stats;
+  double media_seconds = 0;
+  double wall_seconds = 0;
+  int mute_changes = 0;
+  int digits = 0;
+};
+
+// The built-in demo: generated participants (labelled video, tones and real
+// speech), a SIP leg with video and observeForceMute that presses *6 twice
+// and is force-muted once.
+Manifest demo_manifest();
+
+// Runs the session and writes the outputs into options.out_dir (into a
+// temporary folder first, renamed into place at the end, so nothing half
+// written is left behind on error).
+StatusOr<ReplayResult> run_replay(const Manifest& manifest, const ReplayOptions& options);
+
+}  // namespace sipmix::replay

@@ -1,0 +1,414 @@
+#include "tools/replay/sources.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "dtmf/rfc4733_sender.h"
+#include "rtp/rtp_packet.h"
+
+namespace sipmix::replay {
+namespace {
+
+constexpr uint8_t kOpusPt = 111;
+constexpr uint8_t kVp8Pt = 100;
+constexpr uint8_t kH264Pt = 102;
+constexpr int64_t kFrameUs = 20000;
+
+uint32_t participant_ssrc(int participant, int role) { return 0x10000000u + static_cast<uint32_t>(participant) * 16 + role; }
+
+audio::AudioCodec leg_codec(AudioCodec c) {
+  switch (c) {
+    case AudioCodec::kOpus: return audio::AudioCodec::kOpus;
+    case AudioCodec::kPcmu: return audio::AudioCodec::kPcmu;
+    case AudioCodec::kPcma: return audio::AudioCodec::kPcma;
+    case AudioCodec::kG722: return audio::AudioCodec::kG722;
+  }
+  return audio::AudioCodec::kPcmu;
+}
+
+StatusOr<std::unique_ptr<audio::AudioEncoder>> opus_encoder() {
+  audio::EncoderConfig ec;
+  ec.codec = audio::AudioCodec::kOpus;
+  ec.bitrate_bps = 32000;
+  return audio::make_audio_encoder(ec);
+}
+
+// Encodes 20 ms 48 kHz frames to Opus RTP.
+class OpusPacketizer {
+ public:
+  explicit OpusPacketizer(std::unique_ptr<audio::AudioEncoder> enc, uint32_t ssrc)
+      : enc_(std::move(enc)), rtp_(kOpusPt, ssrc), payload_(enc_->max_payload_bytes()) {}
+  void add(std::span<const int16_t> frame, int64_t t_us, int participant, std::vector<TimedPacket>& out) {
+    const size_t n = enc_->encode(frame, payload_);
+    if (n == 0) return;
+    out.push_back({t_us, Target::kAudio, participant, rtp_.packet(static_cast<uint32_t>(t_us * 48 / 1000), {payload_.data(), n})});
+  }
+
+ private:
+  std::unique_ptr<audio::AudioEncoder> enc_;
+  RtpStamper rtp_;
+  std::vector<uint8_t> payload_;
+};
+
+class FileSource final : public PacketSource {
+ public:
+  FileSource(const ParticipantInput& in, int participant, int64_t end_us, std::unique_ptr<MediaReader> reader,
+             std::unique_ptr<VideoPacketizer> video, std::unique_ptr<OpusPacketizer> opus)
+      : in_(in), participant_(participant), end_us_(end_us), reader_(std::move(reader)), video_(std::move(video)),
+        opus_(std::move(opus)), opus_rtp_(kOpusPt, participant_ssrc(participant, 1)) {
+    base_us_ = static_cast<int64_t>(in.join_at_s * 1e6);
+    offset_us_ = static_cast<int64_t>(in.offset_s * 1e6);
+  }
+
+  StatusOr<bool> produce(int64_t until_us, std::vector<TimedPacket>& out) override {
+    while (!done_) {
+      if (pending_) {
+        const int64_t t = base_us_ + pending_t_;
+        if (t >= until_us) return true;
+        if (t >= end_us_) {
+          done_ = true;
+          break;
+        }
+        emit(t, out);
+        pending_ = false;
+      }
+      auto r = reader_->next(pkt_);
+      if (!r.ok()) return r.status();
+      if (!*r) {
+        if (!in_.loop || last_pts_us_ <= 0) {
+          done_ = true;
+          break;
+        }
+        auto again = MediaReader::open(in_.media, false);
+        if (!again.ok()) return again.status();
+        reader_ = std::move(*again);
+        base_us_ += last_pts_us_ + kFrameUs - offset_us_;
+        offset_us_ = 0;
+        last_pts_us_ = 0;
+        continue;
+      }
+      if (pkt_.pts_us < offset_us_) continue;
+      const bool audio = pkt_.kind == MediaKind::kAudio;
+      if (audio ? !in_.audio : !in_.video) continue;
+      if (!audio && !video_) continue;
+      pending_t_ = pkt_.pts_us - offset_us_;
+      last_pts_us_ = std::max(last_pts_us_, pending_t_);
+      pending_ = true;
+    }
+    return false;
+  }
+  int64_t end_us() const override { return end_us_; }
+
+ private:
+  void emit(int64_t t, std::vector<TimedPacket>& out) {
+    if (pkt_.kind == MediaKind::kVideo) {
+      video_->packetize(pkt_.data, t, participant_, out);
+    } else if (pkt_.codec == MediaCodec::kOpus) {
+      out.push_back({t, Target::kAudio, participant_, opus_rtp_.packet(static_cast<uint32_t>(t * 48 / 1000), pkt_.data)});
+    } else if (pkt_.codec == MediaCodec::kPcm && pkt_.pcm.size() == static_cast<size_t>(kPcmFrameSamples)) {
+      opus_->add(pkt_.pcm, t, participant_, out);
+    }
+  }
+
+  ParticipantInput in_;
+  int participant_;
+  int64_t end_us_;
+  std::unique_ptr<MediaReader> reader_;
+  std::unique_ptr<VideoPacketizer> video_;
+  std::unique_ptr<OpusPacketizer> opus_;
+  RtpStamper opus_rtp_;
+  MediaPacket pkt_;
+  bool pending_ = false, done_ = false;
+  int64_t pending_t_ = 0, base_us_ = 0, offset_us_ = 0, last_pts_us_ = 0;
+};
+
+class SynthSource final : public PacketSource {
+ public:
+  SynthSource(int participant, int64_t start_us, int64_t end_us, VideoSynth vs, AudioSynth as,
+              std::unique_ptr<video::VideoEncoder> enc, std::unique_ptr<VideoPacketizer> video,
+              std::unique_ptr<OpusPacketizer> opus)
+      : participant_(participant), start_us_(start_us), end_us_(end_us), vs_(std::move(vs)), as_(std::move(as)),
+        enc_(std::move(enc)), video_(std::move(video)), opus_(std::move(opus)), next_audio_(start_us), next_video_(start_us) {}
+
+  StatusOr<bool> produce(int64_t until_us, std::vector<TimedPacket>& out) override {
+    std::array<int16_t, AudioSynth::kFrameSamples> pcm;
+    while (next_audio_ < until_us && next_audio_ < end_us_) {
+      as_.next_frame(pcm);
+      opus_->add(pcm, next_audio_, participant_, out);
+      next_audio_ += kFrameUs;
+    }
+    while (next_video_ < until_us && next_video_ < end_us_) {
+      video::EncodedFrame ef;
+      if (enc_->encode(vs_.render(frame_), next_video_, &ef) && !ef.data.empty())
+        video_->packetize(ef.data, next_video_, participant_, out);
+      ++frame_;
+      next_video_ = start_us_ + frame_ * 1000000 / 30;
+    }
+    return next_audio_ < end_us_ || next_video_ < end_us_;
+  }
+  int64_t end_us() const override { return end_us_; }
+  void on_keyframe_request() override { enc_->request_keyframe(); }
+  int participant() const override { return participant_; }
+
+ private:
+  int participant_;
+  int64_t start_us_, end_us_;
+  VideoSynth vs_;
+  AudioSynth as_;
+  std::unique_ptr<video::VideoEncoder> enc_;
+  std::unique_ptr<VideoPacketizer> video_;
+  std::unique_ptr<OpusPacketizer> opus_;
+  int64_t next_audio_, next_video_;
+  int64_t frame_ = 0;
+};
+
+class PcapSource final : public PacketSource {
+ public:
+  PcapSource(std::vector<UdpPacket> packets, Target target, int participant, int64_t start_us)
+      : packets_(std::move(packets)), target_(target), participant_(participant), start_us_(start_us) {}
+  StatusOr<bool> produce(int64_t until_us, std::vector<TimedPacket>& out) override {
+    while (next_ < packets_.size()) {
+      const int64_t t = start_us_ + packets_[next_].timestamp_us - packets_.front().timestamp_us;
+      if (t >= until_us) return true;
+      out.push_back({t, target_, participant_, std::move(packets_[next_].payload)});
+      ++next_;
+    }
+    return false;
+  }
+  int64_t end_us() const override {
+    return packets_.empty() ? start_us_ : start_us_ + packets_.back().timestamp_us - packets_.front().timestamp_us;
+  }
+
+ private:
+  std::vector<UdpPacket> packets_;
+  Target target_;
+  int participant_;
+  int64_t start_us_;
+  size_t next_ = 0;
+};
+
+class LegVoiceSource final : public PacketSource {
+ public:
+  LegVoiceSource(const LegConfig& c, std::vector<int16_t> pcm48, double tone_hz, int64_t end_us,
+                 std::unique_ptr<audio::AudioEncoder> enc, audio::Resampler rs)
+      : pcm48_(std::move(pcm48)), tone_hz_(tone_hz), end_us_(end_us), enc_(std::move(enc)), rs_(std::move(rs)),
+        rtp_(c.audio_payload_type, 0x5A5A0001u), clock_hz_(c.audio_clock_hz), payload_(enc_->max_payload_bytes()),
+        codec_frame_(rs_.max_output_samples()) {}
+
+  StatusOr<bool> produce(int64_t until_us, std::vector<TimedPacket>& out) override {
+    std::array<int16_t, 960> frame;
+    while (t_ < until_us && t_ < end_us_) {
+      if (tone_hz_ > 0) {
+        for (auto& s : frame) {
+          s = static_cast<int16_t>(std::lround(6000 * std::sin(phase_)));
+          phase_ = std::fmod(phase_ + 2 * M_PI * tone_hz_ / 48000, 2 * M_PI);
+        }
+      } else {
+        for (auto& s : frame) s = pos_ < pcm48_.size() ? pcm48_[pos_++] : 0;
+      }
+      const size_t n = rs_.process(frame, codec_frame_);
+      const size_t bytes = n == enc_->frame_samples() ? enc_->encode({codec_frame_.data(), n}, payload_) : 0;
+      if (bytes)
+        out.push_back({t_, Target::kLeg, -1,
+                       rtp_.packet(static_cast<uint32_t>(t_ * clock_hz_ / 1000000), {payload_.data(), bytes})});
+      t_ += kFrameUs;
+    }
+    return t_ < end_us_;
+  }
+  int64_t end_us() const override { return end_us_; }
+
+ private:
+  std::vector<int16_t> pcm48_;
+  double tone_hz_;
+  int64_t end_us_;
+  std::unique_ptr<audio::AudioEncoder> enc_;
+  audio::Resampler rs_;
+  RtpStamper rtp_;
+  int64_t clock_hz_;
+  std::vector<uint8_t> payload_;
+  std::vector<int16_t> codec_frame_;
+  size_t pos_ = 0;
+  double phase_ = 0;
+  int64_t t_ = 0;
+};
+
+class KeyPressSource final : public PacketSource {
+ public:
+  KeyPressSource(dtmf::Rfc4733Sender tx, int64_t at_us, uint32_t clock_hz)
+      : tx_(std::move(tx)), t_(at_us), clock_hz_(clock_hz) {}
+  StatusOr<bool> produce(int64_t until_us, std::vector<TimedPacket>& out) override {
+    uint8_t buf[dtmf::Rfc4733Sender::kPacketSize + 16];
+    while (!tx_.idle() && t_ < until_us) {
+      const size_t n = tx_.on_audio_tick(static_cast<uint32_t>(t_ * clock_hz_ / 1000000), seq_, buf);
+      if (n) out.push_back({t_, Target::kLeg, -1, {buf, buf + n}});
+      t_ += kFrameUs;
+    }
+    return !tx_.idle();
+  }
+
+ private:
+  dtmf::Rfc4733Sender tx_;
+  int64_t t_;
+  int64_t clock_hz_;
+  uint16_t seq_ = 3000;
+};
+
+}  // namespace
+
+std::vector<uint8_t> RtpStamper::packet(uint32_t timestamp, std::span<const uint8_t> payload, bool marker) {
+  std::vector<uint8_t> out(rtp::kRtpHeaderSize + payload.size());
+  rtp::RtpHeader h;
+  h.payload_type = pt_;
+  h.sequence_number = seq_++;
+  h.timestamp = timestamp;
+  h.ssrc = ssrc_;
+  h.marker = marker;
+  out.resize(rtp::write_rtp(h, {}, payload, out));
+  return out;
+}
+
+StatusOr<std::unique_ptr<VideoPacketizer>> VideoPacketizer::create(video::VideoCodec codec, uint8_t pt, uint32_t ssrc) {
+  std::unique_ptr<VideoPacketizer> p(new VideoPacketizer());
+  video::PacketizerConfig pc;
+  pc.payload_type = pt;
+  pc.ssrc = ssrc;
+  pc.first_sequence_number = static_cast<uint16_t>(ssrc);
+  if (codec == video::VideoCodec::kH264) {
+    auto h = video::h264::Packetizer::create(pc);
+    if (!h.ok()) return h.status();
+    p->h264_.emplace(*h);
+  } else {
+    auto v = video::vp8::Packetizer::create(pc);
+    if (!v.ok()) return v.status();
+    p->vp8_.emplace(*v);
+  }
+  return p;
+}
+
+void VideoPacketizer::packetize(std::span<const uint8_t> frame, int64_t t_us, int participant,
+                                std::vector<TimedPacket>& out) {
+  list_.clear();
+  const uint32_t ts = static_cast<uint32_t>(t_us * 9 / 100);
+  const bool ok = h264_ ? h264_->packetize(frame, ts, list_) : vp8_->packetize(frame, ts, list_);
+  if (!ok) return;
+  for (size_t i = 0; i < list_.size(); ++i)
+    out.push_back({t_us, Target::kVideo, participant, {list_[i].begin(), list_[i].end()}});
+}
+
+StatusOr<std::unique_ptr<PacketSource>> make_file_source(const ParticipantInput& in, int participant, int64_t end_us) {
+  auto reader = MediaReader::open(in.media, false);
+  if (!reader.ok()) return reader.status();
+  std::unique_ptr<VideoPacketizer> video;
+  const int vi = (*reader)->find_stream(MediaKind::kVideo);
+  if (in.video && vi >= 0) {
+    const MediaCodec c = (*reader)->streams()[vi].codec;
+    if (c != MediaCodec::kVp8 && c != MediaCodec::kH264)
+      return invalid_argument(in.media + ": video codec " + (*reader)->streams()[vi].codec_name +
+                              " is not sent as RTP (use VP8 or H.264)");
+    auto vp = VideoPacketizer::create(c == MediaCodec::kH264 ? video::VideoCodec::kH264 : video::VideoCodec::kVp8,
+                                      c == MediaCodec::kH264 ? kH264Pt : kVp8Pt, participant_ssrc(participant, 2));
+    if (!vp.ok()) return vp.status();
+    video = std::move(*vp);
+  }
+  auto enc = opus_encoder();
+  if (!enc.ok()) return enc.status();
+  auto opus = std::make_unique<OpusPacketizer>(std::move(*enc), participant_ssrc(participant, 1));
+  return std::unique_ptr<PacketSource>(
+      new FileSource(in, participant, end_us, std::move(*reader), std::move(video), std::move(opus)));
+}
+
+StatusOr<std::unique_ptr<PacketSource>> make_synth_source(const ParticipantInput& in, int participant, int64_t end_us) {
+  VideoSynth vs(participant, in.id, 640, 360);
+  AudioSynth as = AudioSynth::tone(participant);
+  if (!in.speech.empty()) {
+    auto s = AudioSynth::looped_file(in.speech, 700);
+    if (!s.ok()) return s.status();
+    as = std::move(*s);
+  }
+  video::VideoEncoderConfig vc;
+  vc.codec = video::VideoCodec::kVp8;
+  vc.width = 640;
+  vc.height = 360;
+  vc.fps = 30;
+  vc.bitrate_bps = 400000;
+  auto enc = video::VideoEncoder::create(vc);
+  if (!enc.ok()) return enc.status();
+  auto vp = VideoPacketizer::create(video::VideoCodec::kVp8, kVp8Pt, participant_ssrc(participant, 2));
+  if (!vp.ok()) return vp.status();
+  auto oenc = opus_encoder();
+  if (!oenc.ok()) return oenc.status();
+  auto opus = std::make_unique<OpusPacketizer>(std::move(*oenc), participant_ssrc(participant, 1));
+  const int64_t start = static_cast<int64_t>(in.join_at_s * 1e6);
+  return std::unique_ptr<PacketSource>(new SynthSource(participant, start, end_us, std::move(vs), std::move(as),
+                                                       std::move(*enc), std::move(*vp), std::move(opus)));
+}
+
+StatusOr<std::unique_ptr<PacketSource>> make_pcap_source(const PcapInput& in, Target target, int participant,
+                                                          int64_t start_us) {
+  auto all = read_pcap_udp(in.path);
+  if (!all.ok()) return all.status();
+  std::vector<UdpPacket> kept;
+  for (auto& p : *all) {
+    if (in.udp_port && p.dst.port != *in.udp_port) continue;
+    auto v = rtp::parse_rtp(p.payload);
+    if (!v) continue;
+    if (in.payload_type && v->payload_type != *in.payload_type) continue;
+    kept.push_back(std::move(p));
+  }
+  if (kept.empty()) return invalid_argument(in.path + ": no RTP packets match (payload type / port filter)");
+  return std::unique_ptr<PacketSource>(new PcapSource(std::move(kept), target, participant, start_us));
+}
+
+StatusOr<std::unique_ptr<PacketSource>> make_leg_voice_source(const LegInput& leg, int64_t end_us) {
+  const LegConfig& c = leg.config;
+  std::vector<int16_t> pcm;
+  if (!leg.media.empty()) {
+    auto r = read_audio_file_48k_mono(leg.media);
+    if (!r.ok()) return r.status();
+    pcm = std::move(*r);
+  }
+  audio::EncoderConfig ec;
+  ec.codec = leg_codec(c.audio_codec);
+  auto enc = audio::make_audio_encoder(ec);
+  if (!enc.ok()) return enc.status();
+  auto rs = audio::Resampler::create(48000, (*enc)->sample_rate_hz());
+  if (!rs.ok()) return rs.status();
+  return std::unique_ptr<PacketSource>(
+      new LegVoiceSource(c, std::move(pcm), leg.synth_tone_hz, end_us, std::move(*enc), std::move(*rs)));
+}
+
+StatusOr<std::unique_ptr<PacketSource>> make_key_press_source(const LegConfig& leg, const std::string& digits,
+                                                               int64_t at_us) {
+  if (leg.telephone_event_payload_type < 0) return invalid_argument("press_dtmf: the leg has no telephone-event");
+  dtmf::Rfc4733SenderConfig sc;
+  sc.payload_type = static_cast<uint8_t>(leg.telephone_event_payload_type);
+  sc.clock_rate_hz = static_cast<uint32_t>(leg.telephone_event_clock_hz);
+  sc.ssrc = 0x5A5A0002u;  // a separate SSRC for events, as some phones do
+  auto tx = dtmf::Rfc4733Sender::create(sc);
+  if (!tx.ok()) return tx.status();
+  if (Status st = tx->play(digits); !st.ok()) return st;
+  return std::unique_ptr<PacketSource>(new KeyPressSource(std::move(*tx), at_us, sc.clock_rate_hz));
+}
+
+void Impairer::apply(std::vector<TimedPacket>& in, std::vector<TimedPacket>& out) {
+  std::uniform_real_distribution<double> u(0, 1);
+  for (auto& p : in) {
+    if (imp_.burst_loss_ms > 0) {
+      const int64_t period = int64_t{imp_.burst_every_s} * 1000000;
+      const int64_t phase = p.t_us % period;
+      if (p.t_us >= period && phase < int64_t{imp_.burst_loss_ms} * 1000) continue;
+    }
+    if (imp_.loss > 0 && u(rng_) < imp_.loss) continue;
+    if (imp_.jitter_ms > 0) p.t_us += static_cast<int64_t>(u(rng_) * imp_.jitter_ms * 1000);
+    if (imp_.reorder > 0 && u(rng_) < imp_.reorder) p.t_us += 30000;  // held behind the next packets
+    if (imp_.duplicate > 0 && u(rng_) < imp_.duplicate) {
+      TimedPacket copy = p;
+      copy.t_us += 1000;
+      out.push_back(std::move(copy));
+    }
+    out.push_back(std::move(p));
+  }
+  in.clear();
+}
+
+}  // namespace sipmix::replay

@@ -1,0 +1,105 @@
+// Packet sources for the replay: each turns one input (a media file, a
+// capture, generated media, key presses) into RTP packets stamped with the
+// media time at which a real sender would send them. Replay thread only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "audio/codec.h"
+#include "audio/resampler.h"
+#include "sipmix/session.h"
+#include "tools/replay/manifest.h"
+#include "tools/replay/media_reader.h"
+#include "tools/replay/pcap_io.h"
+#include "tools/replay/synth.h"
+#include "video/h264_packetizer.h"
+#include "video/video_encoder.h"
+#include "video/vp8_packetizer.h"
+
+namespace sipmix::replay {
+
+// Which session input a packet goes to.
+enum class Target { kAudio, kVideo, kLeg };
+
+struct TimedPacket {
+  int64_t t_us = 0;  // media time of delivery
+  Target target = Target::kAudio;
+  int participant = -1;  // index in the manifest, -1 for the leg
+  std::vector<uint8_t> data;
+};
+
+class PacketSource {
+ public:
+  virtual ~PacketSource() = default;
+  // Appends the packets sent before `until_us`. Returns false once exhausted.
+  virtual StatusOr<bool> produce(int64_t until_us, std::vector<TimedPacket>& out) = 0;
+  // Media time the source ends (-1: unknown or endless).
+  virtual int64_t end_us() const { return -1; }
+  // A PLI/FIR reached the sender: a live encoder makes a keyframe; recorded
+  // media cannot, and ignores it.
+  virtual void on_keyframe_request() {}
+  // The participant this source sends for (-1: the SIP leg).
+  virtual int participant() const { return -1; }
+};
+
+// Stamps RTP headers for one outgoing stream.
+class RtpStamper {
+ public:
+  RtpStamper(uint8_t payload_type, uint32_t ssrc, uint16_t first_seq = 1) : pt_(payload_type), ssrc_(ssrc), seq_(first_seq) {}
+  std::vector<uint8_t> packet(uint32_t timestamp, std::span<const uint8_t> payload, bool marker = false);
+
+ private:
+  uint8_t pt_;
+  uint32_t ssrc_;
+  uint16_t seq_;
+};
+
+// Encodes video frames to RTP (VP8 or H.264) for a generated or decoded source.
+class VideoPacketizer {
+ public:
+  static StatusOr<std::unique_ptr<VideoPacketizer>> create(video::VideoCodec codec, uint8_t payload_type,
+                                                           uint32_t ssrc);
+  // Appends the RTP packets of one encoded frame taken at `t_us`.
+  void packetize(std::span<const uint8_t> frame, int64_t t_us, int participant, std::vector<TimedPacket>& out);
+
+ private:
+  VideoPacketizer() = default;
+  std::optional<video::h264::Packetizer> h264_;
+  std::optional<video::vp8::Packetizer> vp8_;
+  video::RtpPacketList list_;
+};
+
+// A participant's media file: Opus, VP8 and H.264 pass through; other audio
+// is decoded by the reader and encoded to Opus here.
+StatusOr<std::unique_ptr<PacketSource>> make_file_source(const ParticipantInput& in, int participant,
+                                                          int64_t session_end_us);
+// A generated participant: labelled VP8 picture and a tone or looped speech.
+StatusOr<std::unique_ptr<PacketSource>> make_synth_source(const ParticipantInput& in, int participant,
+                                                           int64_t session_end_us);
+// RTP from a capture, rebased to start at `start_us`.
+StatusOr<std::unique_ptr<PacketSource>> make_pcap_source(const PcapInput& in, Target target, int participant,
+                                                          int64_t start_us);
+// The SIP caller's voice: a file, or a tone, encoded in the leg's codec.
+StatusOr<std::unique_ptr<PacketSource>> make_leg_voice_source(const LegInput& leg, int64_t session_end_us);
+// The caller pressing keys at `at_us`: RFC 4733 packets, as a phone sends them.
+StatusOr<std::unique_ptr<PacketSource>> make_key_press_source(const LegConfig& leg, const std::string& digits,
+                                                               int64_t at_us);
+
+// Network impairment of one source's packets, seeded.
+class Impairer {
+ public:
+  Impairer(const Impairment& imp, uint64_t seed) : imp_(imp), rng_(seed) {}
+  // Moves `in` into `out` with loss, delay, reordering and duplication.
+  void apply(std::vector<TimedPacket>& in, std::vector<TimedPacket>& out);
+
+ private:
+  Impairment imp_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace sipmix::replay
