@@ -25,7 +25,7 @@ struct RtpPacketView {
   uint32_t timestamp = 0;
   uint32_t ssrc = 0;
   uint8_t csrc_count = 0;
-  uint32_t csrcs[kMaxCsrcs] = {};
+  uint32_t csrcs[kMaxCsrcs];  // only [0, csrc_count) are set: parsing does not zero the rest
   uint16_t extension_profile = 0;         // 0xBEDE one-byte, 0x100x two-byte
   std::span<const uint8_t> extension_data;  // the extension words, without the 4-byte header
   std::span<const uint8_t> payload;        // padding removed
