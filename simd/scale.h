@@ -37,6 +37,39 @@ using ScaleAccumRowFn = void (*)(uint16_t* acc, const uint8_t* src, int width, i
 // 512 <= dx_q8 <= 8192 (2:1 to 32:1); acc must be readable (any value) up to
 // index (a_last >> 8) + taps + 1.
 using ScaleBoxColsFn = void (*)(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_q8, int32_t dx_q8);
+// Vertical 3:1 sum: sum[i] = src[i] + src[i + src_stride] + src[i + 2 * src_stride]
+// (at most 765).
+using ScaleSumRows3Fn = void (*)(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width);
+
+// A precomputed horizontal area filter of at most 4 taps per output (any
+// ratio up to a little over 3:1, e.g. 1280 -> 426), applied to 16-bit sums.
+// Outputs go in pairs; pair j reads the 8 sums at sum[offset[j]] ("window").
+// Output 2j + h takes tap t from window element shuffle[16j + 8h + 2t] / 2
+// (shuffle holds pshufb byte indexes: 2e, 2e + 1) with weight
+// weight[8j + 4h + t] (int16, >= 0), and
+// dst[2j + h] = (sum over t of weight * window[e] + 32768) >> 16.
+struct ScaleCols4Plan {
+  int dst_width = 0;
+  const int32_t* offset = nullptr;  // (dst_width + 1) / 2 entries
+  const uint8_t* shuffle = nullptr;  // 16 per pair, 16-byte aligned
+  const int16_t* weight = nullptr;   // 8 per pair, 16-byte aligned
+};
+using ScaleCols4Fn = void (*)(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan);
+
+// Storage a ScaleCols4Plan for up to max_dst_width outputs needs (bytes,
+// including alignment slack).
+size_t scale_cols4_plan_bytes(int max_dst_width);
+// Builds the exact area filter src_width -> dst_width for sums of 3 rows
+// (scale_sum_rows3): source pixel p covers [p, p + 1), output i covers
+// [i * r, (i + 1) * r), r = src_width / dst_width, in exact rational
+// arithmetic. Weights are the cumulative coverage rounded to 1/21845
+// (21845 = round(65536 / 3) folds in the 1/3 of the row sum), so each output's
+// weights sum to exactly 21845 and a flat input gives back its value. Writes
+// into `storage` (scale_cols4_plan_bytes(dst_width) bytes, any alignment).
+// Returns false (plan untouched) when an output covers more than 4 pixels or
+// a pair more than 8 (ratios above about 3:1 or below 1:1). The kernel reads
+// sums up to index src_width + 6 (those get weight 0 but must be readable).
+bool scale_cols4_plan(ScaleCols4Plan* plan, void* storage, int src_width, int dst_width);
 
 struct ScaleDsp {
   ScaleRowDown2BoxFn scale_row_down2_box;
@@ -45,6 +78,8 @@ struct ScaleDsp {
   ScaleFilterColsFn scale_filter_cols;
   ScaleAccumRowFn scale_accum_row;
   ScaleBoxColsFn scale_box_cols;
+  ScaleSumRows3Fn scale_sum_rows3;
+  ScaleCols4Fn scale_cols4;
 };
 
 // Padding (bytes / elements) a row buffer needs past its last used index for
@@ -63,6 +98,8 @@ void scale_interp_row(uint8_t* dst, const uint8_t* src0, const uint8_t* src1, in
 void scale_filter_cols(uint8_t* dst, const uint8_t* src, int dst_width, int32_t x_q16, int32_t dx_q16);
 void scale_accum_row(uint16_t* acc, const uint8_t* src, int width, int weight);
 void scale_box_cols(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_q8, int32_t dx_q8);
+void scale_sum_rows3(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width);
+void scale_cols4(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan);
 }  // namespace scalar
 
 // Whole-vector kernels: widths are multiples of the step noted; the dispatch
@@ -74,6 +111,9 @@ void scale_interp_row(uint8_t* dst, const uint8_t* src0, const uint8_t* src1, in
 void scale_filter_cols(uint8_t* dst, const uint8_t* src, int dst_width, int32_t x_q16, int32_t dx_q16);  // % 8
 void scale_accum_row(uint16_t* acc, const uint8_t* src, int width, int weight);  // % 16
 void scale_box_cols(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_q8, int32_t dx_q8);  // % 4
+void scale_sum_rows3(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width);  // % 16
+// Outputs [0, n) of the plan, n % 8 == 0 (the adaptor runs the rest in scalar).
+void scale_cols4(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan, int n);
 }  // namespace sse41
 namespace avx2 {
 void scale_row_down2_box(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, int dst_width);  // % 32
@@ -82,6 +122,8 @@ void scale_interp_row(uint8_t* dst, const uint8_t* src0, const uint8_t* src1, in
 void scale_filter_cols(uint8_t* dst, const uint8_t* src, int dst_width, int32_t x_q16, int32_t dx_q16);  // % 16
 void scale_accum_row(uint16_t* acc, const uint8_t* src, int width, int weight);  // % 32
 void scale_box_cols(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_q8, int32_t dx_q8);  // % 8
+void scale_sum_rows3(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width);  // % 32
+void scale_cols4(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan, int n);  // n % 16
 }  // namespace avx2
 
 }  // namespace sipmix::simd

@@ -58,4 +58,21 @@ void scale_box_cols(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_
   }
 }
 
+void scale_sum_rows3(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width) {
+  const uint8_t* s1 = src + src_stride;
+  const uint8_t* s2 = s1 + src_stride;
+  for (int i = 0; i < width; ++i) sum[i] = static_cast<uint16_t>(src[i] + s1[i] + s2[i]);
+}
+
+void scale_cols4(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan) {
+  for (int i = 0; i < plan.dst_width; ++i) {
+    const int j = i / 2, h = i % 2;
+    const uint16_t* window = sum + plan.offset[j];
+    int32_t s = 32768;
+    for (int t = 0; t < 4; ++t)
+      s += plan.weight[8 * j + 4 * h + t] * window[plan.shuffle[16 * j + 8 * h + 2 * t] / 2];
+    dst[i] = static_cast<uint8_t>(s >> 16);
+  }
+}
+
 }  // namespace sipmix::simd::scalar

@@ -217,4 +217,43 @@ void scale_box_cols(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_
   }
 }
 
+void scale_sum_rows3(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width) {
+  const uint8_t* s1 = src + src_stride;
+  const uint8_t* s2 = s1 + src_stride;
+  for (int i = 0; i < width; i += 32) {
+    for (int k = 0; k < 32; k += 16) {
+      const __m256i a = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + k)));
+      const __m256i b = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s1 + i + k)));
+      const __m256i c = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s2 + i + k)));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sum + i + k), _mm256_add_epi16(_mm256_add_epi16(a, b), c));
+    }
+  }
+}
+
+void scale_cols4(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan, int n) {
+  const __m256i round = _mm256_set1_epi32(32768);
+  for (int i = 0; i < n; i += 16) {
+    const int j0 = i / 2;
+    // Register q: lane 0 = pair j0 + 2q, lane 1 = pair j0 + 2q + 1, so the
+    // plan's masks and weights load as one 32-byte vector.
+    __m256i m[4];
+    for (int q = 0; q < 4; ++q) {
+      const int j = j0 + 2 * q;
+      const __m256i win = load2(reinterpret_cast<const uint8_t*>(sum + plan.offset[j]),
+                                reinterpret_cast<const uint8_t*>(sum + plan.offset[j + 1]));
+      const __m256i shuf = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.shuffle + 16 * j));
+      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.weight + 8 * j));
+      m[q] = _mm256_madd_epi16(_mm256_shuffle_epi8(win, shuf), w);
+    }
+    // hadd: lane 0 = [pairs 0, 2] then [4, 6]; lane 1 = [1, 3] then [5, 7].
+    const __m256i lo = _mm256_srli_epi32(_mm256_add_epi32(_mm256_hadd_epi32(m[0], m[1]), round), 16);
+    const __m256i hi = _mm256_srli_epi32(_mm256_add_epi32(_mm256_hadd_epi32(m[2], m[3]), round), 16);
+    const __m256i w16 = _mm256_packus_epi32(lo, hi);   // lane 0: pairs 0 2 4 6, lane 1: 1 3 5 7 (u16)
+    const __m256i b8 = _mm256_packus_epi16(w16, w16);  // same, bytes, in the low 8 of each lane
+    // Interleave the 16-bit pair units of the two lanes: pairs 0..7 in order.
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
+                     _mm_unpacklo_epi16(_mm256_castsi256_si128(b8), _mm256_extracti128_si256(b8, 1)));
+  }
+}
+
 }  // namespace sipmix::simd::avx2
