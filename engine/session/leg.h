@@ -76,6 +76,8 @@ struct Leg {
 
   // Composed video to the leg.
   std::optional<video::LayoutManager> layout;
+  uint64_t layout_signature = 0;  // of the candidates the layout was last built from
+  bool layout_valid = false;
   std::unique_ptr<video::Compositor> compositor;
   std::unique_ptr<video::VideoEncoder> video_encoder;
   std::variant<std::monostate, video::h264::Packetizer, video::vp8::Packetizer> packetizer;

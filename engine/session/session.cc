@@ -802,7 +802,24 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
       cand[n].last_active_ms = participant_active_ms(sp->config.participant);
       ++n;
     }
-    if (leg.layout->update({cand.data(), n}, std::nullopt)) leg.video_encoder->request_keyframe();
+    // The layout depends only on who is there, their join order and who spoke
+    // last; re-run it (it allocates) only when one of those changed.
+    uint64_t sig = 1469598103934665603ull ^ n;
+    int64_t newest = -1;
+    uint64_t speaker = ~uint64_t{0};
+    for (size_t i = 0; i < n; ++i) {
+      sig = (sig ^ (cand[i].stream_id * 0x9E3779B97F4A7C15ull + cand[i].join_order)) * 1099511628211ull;
+      if (cand[i].last_active_ms && *cand[i].last_active_ms > newest) {
+        newest = *cand[i].last_active_ms;
+        speaker = cand[i].stream_id;
+      }
+    }
+    sig ^= speaker * 0xC2B2AE3D27D4EB4Full;
+    if (!leg.layout_valid || sig != leg.layout_signature || n > static_cast<size_t>(video::kMaxTiles)) {
+      (void)leg.layout->update({cand.data(), n}, std::nullopt);
+      leg.layout_signature = sig;
+      leg.layout_valid = true;
+    }
     std::array<video::TileInput, video::kMaxTiles> tiles;
     size_t count = 0;
     for (const video::LayoutSlot& slot : leg.layout->slots()) {
