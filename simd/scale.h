@@ -37,38 +37,41 @@ using ScaleAccumRowFn = void (*)(uint16_t* acc, const uint8_t* src, int width, i
 // 512 <= dx_q8 <= 8192 (2:1 to 32:1); acc must be readable (any value) up to
 // index (a_last >> 8) + taps + 1.
 using ScaleBoxColsFn = void (*)(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_q8, int32_t dx_q8);
-// Vertical 3:1 sum: sum[i] = src[i] + src[i + src_stride] + src[i + 2 * src_stride]
-// (at most 765).
-using ScaleSumRows3Fn = void (*)(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width);
-
-// A precomputed horizontal area filter of at most 4 taps per output (any
-// ratio up to a little over 3:1, e.g. 1280 -> 426), applied to 16-bit sums.
-// Outputs go in pairs; pair j reads the 8 sums at sum[offset[j]] ("window").
-// Output 2j + h takes tap t from window element shuffle[16j + 8h + 2t] / 2
-// (shuffle holds pshufb byte indexes: 2e, 2e + 1) with weight
-// weight[8j + 4h + t] (int16, >= 0), and
-// dst[2j + h] = (sum over t of weight * window[e] + 32768) >> 16.
+// Fused 3-row area filter: rows exactly 3:1, columns through a precomputed
+// plan of at most 4 taps per output (any ratio from 2:1 to a little over
+// 3:1, e.g. 1280 -> 426). The 3 source rows are read once (16-byte windows
+// that overlap by about 4 bytes); no scratch row, no gathers. Outputs go in groups of 4; group g reads the 16 bytes of each
+// of the 3 rows at src + offset[g] ("window"). In group g, output k (0..3)
+// takes tap t (0..3) from window byte e = shuffle[16g + 8(t / 2) + 2k + t % 2]
+// with weight w = weight[same index] (int8, 0..127; an output's 4 weights
+// sum to 128). Per row r, half h: P[r][h] = w(2h) * x_r[e(2h)] + w(2h + 1) *
+// x_r[e(2h + 1)] (<= 32640); Q_h = ((P[0][h] + P[1][h]) >> 1) + (P[2][h] >> 1);
+// T = Q_0 + Q_1 (about 192 x the mean); dst = ((T + 96) * 43691) >> 23, which
+// is round(T / 192) for every T. A flat input gives back its value.
 struct ScaleCols4Plan {
-  int dst_width = 0;
-  const int32_t* offset = nullptr;  // (dst_width + 1) / 2 entries
-  const uint8_t* shuffle = nullptr;  // 16 per pair, 16-byte aligned
-  const int16_t* weight = nullptr;   // 8 per pair, 16-byte aligned
+  int src_width = 0, dst_width = 0;
+  int groups = 0;       // (dst_width + 3) / 4, padded with empty groups to a multiple of 4
+  int safe_groups = 0;  // leading groups whose 16-byte windows end inside src_width
+  const int32_t* offset = nullptr;  // groups entries
+  const uint8_t* shuffle = nullptr;  // 16 per group, 32-byte aligned
+  const int8_t* weight = nullptr;    // 16 per group, 32-byte aligned
 };
-using ScaleCols4Fn = void (*)(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan);
+// Row length (bytes) of the padded copy the adaptor uses for the last groups.
+inline constexpr int kScaleCols4TailRow = 256;
+using ScaleRows3Cols4Fn = void (*)(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, const ScaleCols4Plan& plan);
 
 // Storage a ScaleCols4Plan for up to max_dst_width outputs needs (bytes,
 // including alignment slack).
 size_t scale_cols4_plan_bytes(int max_dst_width);
-// Builds the exact area filter src_width -> dst_width for sums of 3 rows
-// (scale_sum_rows3): source pixel p covers [p, p + 1), output i covers
-// [i * r, (i + 1) * r), r = src_width / dst_width, in exact rational
-// arithmetic. Weights are the cumulative coverage rounded to 1/21845
-// (21845 = round(65536 / 3) folds in the 1/3 of the row sum), so each output's
-// weights sum to exactly 21845 and a flat input gives back its value. Writes
-// into `storage` (scale_cols4_plan_bytes(dst_width) bytes, any alignment).
-// Returns false (plan untouched) when an output covers more than 4 pixels or
-// a pair more than 8 (ratios above about 3:1 or below 1:1). The kernel reads
-// sums up to index src_width + 6 (those get weight 0 but must be readable).
+// Builds the area filter src_width -> dst_width: source pixel p covers
+// [p, p + 1), output i covers [i * r, (i + 1) * r), r = src_width /
+// dst_width, in exact rational arithmetic; weights are the cumulative
+// coverage rounded to 1/128, so they sum to exactly 128. Writes into
+// `storage` (scale_cols4_plan_bytes(dst_width) bytes, any alignment). Returns
+// false (plan untouched) unless 2 * dst_width <= src_width and every group of
+// 4 outputs lies within 16 bytes (ratios up to a little over 3:1). Unused
+// taps have weight 0 and point at window byte 0, so the kernels read nothing
+// outside the source rows' [0, src_width).
 bool scale_cols4_plan(ScaleCols4Plan* plan, void* storage, int src_width, int dst_width);
 
 struct ScaleDsp {
@@ -78,8 +81,7 @@ struct ScaleDsp {
   ScaleFilterColsFn scale_filter_cols;
   ScaleAccumRowFn scale_accum_row;
   ScaleBoxColsFn scale_box_cols;
-  ScaleSumRows3Fn scale_sum_rows3;
-  ScaleCols4Fn scale_cols4;
+  ScaleRows3Cols4Fn scale_rows3_cols4;
 };
 
 // Padding (bytes / elements) a row buffer needs past its last used index for
@@ -98,8 +100,12 @@ void scale_interp_row(uint8_t* dst, const uint8_t* src0, const uint8_t* src1, in
 void scale_filter_cols(uint8_t* dst, const uint8_t* src, int dst_width, int32_t x_q16, int32_t dx_q16);
 void scale_accum_row(uint16_t* acc, const uint8_t* src, int width, int weight);
 void scale_box_cols(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_q8, int32_t dx_q8);
-void scale_sum_rows3(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width);
-void scale_cols4(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan);
+void scale_rows3_cols4(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, const ScaleCols4Plan& plan);
+// Writes dst[4 (g - g0) + k], k = 0..3, for the groups g in [g0, g1)
+// (padding outputs included), every window read at src + offset[g] - bias
+// (the any-width adaptor runs the last groups on a padded copy through this).
+void scale_rows3_cols4_groups(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, const ScaleCols4Plan& plan,
+                              int g0, int g1, int32_t bias);
 }  // namespace scalar
 
 // Whole-vector kernels: widths are multiples of the step noted; the dispatch
@@ -111,9 +117,10 @@ void scale_interp_row(uint8_t* dst, const uint8_t* src0, const uint8_t* src1, in
 void scale_filter_cols(uint8_t* dst, const uint8_t* src, int dst_width, int32_t x_q16, int32_t dx_q16);  // % 8
 void scale_accum_row(uint16_t* acc, const uint8_t* src, int width, int weight);  // % 16
 void scale_box_cols(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_q8, int32_t dx_q8);  // % 4
-void scale_sum_rows3(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width);  // % 16
-// Outputs [0, n) of the plan, n % 8 == 0 (the adaptor runs the rest in scalar).
-void scale_cols4(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan, int n);
+// Groups [g0, g1) as scalar::scale_rows3_cols4_groups; g1 - g0 a multiple
+// of 1 (SSE4.1) or 2 (AVX2).
+void scale_rows3_cols4_groups(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, const ScaleCols4Plan& plan,
+                              int g0, int g1, int32_t bias);
 }  // namespace sse41
 namespace avx2 {
 void scale_row_down2_box(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, int dst_width);  // % 32
@@ -122,8 +129,8 @@ void scale_interp_row(uint8_t* dst, const uint8_t* src0, const uint8_t* src1, in
 void scale_filter_cols(uint8_t* dst, const uint8_t* src, int dst_width, int32_t x_q16, int32_t dx_q16);  // % 16
 void scale_accum_row(uint16_t* acc, const uint8_t* src, int width, int weight);  // % 32
 void scale_box_cols(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_q8, int32_t dx_q8);  // % 8
-void scale_sum_rows3(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width);  // % 32
-void scale_cols4(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan, int n);  // n % 16
+void scale_rows3_cols4_groups(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, const ScaleCols4Plan& plan,
+                              int g0, int g1, int32_t bias);
 }  // namespace avx2
 
 }  // namespace sipmix::simd

@@ -41,6 +41,13 @@ Status Compositor::configure(const CompositorConfig& config, const simd::ScaleDs
   canvas_.reset(config.layout.canvas_width, config.layout.canvas_height);
   row_.reset(static_cast<size_t>(kRowPadLeft + config.max_source_width + simd::kScaleRowPad));
   acc_.reset(static_cast<size_t>(config.max_source_width + simd::kScaleRowPad));
+  const int max_dst = std::min(config.max_source_width, config.layout.canvas_width);
+  for (Cols4Entry& e : cols4_) {
+    e.src_width = e.dst_width = 0;
+    e.ok = false;
+    e.storage.reset(simd::scale_cols4_plan_bytes(max_dst));
+  }
+  cols4_next_ = 0;
   configured_ = true;
   invalidate();
   return {};
@@ -255,6 +262,16 @@ void Compositor::scale_plane(const uint8_t* src, int src_stride, int sw, int sh,
                             src_stride, dw);
     return;
   }
+  if (sh == 3 * dh) {
+    // Rows exactly 3:1, columns 2:1 to about 3:1 (e.g. 1280 -> 426): the
+    // fused 3-row area filter from a precomputed plan (no trim needed).
+    if (const simd::ScaleCols4Plan* plan = cols4_plan(sw, dw)) {
+      for (int y = 0; y < dh; ++y)
+        d.scale_rows3_cols4(dst + static_cast<ptrdiff_t>(y) * dst_stride, src + static_cast<ptrdiff_t>(3 * y) * src_stride,
+                            src_stride, *plan);
+      return;
+    }
+  }
   if (sw >= 2 * dw && sh >= 2 * dh && sw <= 32 * dw && sh <= 32 * dh) {
     // Exact area average in 1/256 pixel: vertical weights sum to 256 per
     // output row (telescoping), then the horizontal area pass.
@@ -295,6 +312,17 @@ void Compositor::scale_plane(const uint8_t* src, int src_stride, int sw, int sh,
     std::memset(row + kRowPadLeft + sw, row[kRowPadLeft + sw - 1], simd::kScaleRowPad);
     d.scale_filter_cols(dst + static_cast<ptrdiff_t>(y) * dst_stride, row, dw, x0, dx);
   }
+}
+
+const simd::ScaleCols4Plan* Compositor::cols4_plan(int sw, int dw) {
+  for (const Cols4Entry& e : cols4_)
+    if (e.src_width == sw && e.dst_width == dw) return e.ok ? &e.plan : nullptr;
+  Cols4Entry& e = cols4_[static_cast<size_t>(cols4_next_)];
+  cols4_next_ = (cols4_next_ + 1) % kCols4Entries;
+  e.src_width = sw;
+  e.dst_width = dw;
+  e.ok = simd::scale_cols4_plan(&e.plan, e.storage.data(), sw, dw);
+  return e.ok ? &e.plan : nullptr;
 }
 
 }  // namespace sipmix::video

@@ -46,7 +46,9 @@ struct LayoutOptions {
   int highlight_px = 4;                    // border width inside the cell; even
   YuvColor highlight_color{210, 16, 146};  // yellow
   // Trim at most 1 % of a source so that its scale is exactly 1/2 or 1/3.
-  bool exact_ratio_trim = true;
+  // Off by default: the kernels now handle the near-3:1 case (1280 -> 426)
+  // exactly and as fast, and the trim shifts the picture by up to 1/3 pixel.
+  bool exact_ratio_trim = false;
 };
 
 // Checks the options (positive even sizes, gap and border fit). Names the field.
@@ -73,9 +75,10 @@ struct Placement {
 };
 // Letterbox: the largest even rect of the source aspect centred in the cell.
 // Crop: the whole cell, with the source cropped (centred) to its aspect.
-// When the scale is within 1 % of exactly 1/2 or 1/3, the source is trimmed by
-// at most 1 % so that the ratio is exact and the box fast path applies.
-Placement place(const Rect& cell, int src_width, int src_height, FitMode mode, bool exact_ratio_trim = true);
+// With exact_ratio_trim, when the scale is within 1 % of exactly 1/2 or 1/3,
+// the source is trimmed by at most 1 % so that the ratio is exact and the box
+// fast path applies.
+Placement place(const Rect& cell, int src_width, int src_height, FitMode mode, bool exact_ratio_trim = false);
 
 // One candidate stream for a leg's grid.
 struct StreamCandidate {

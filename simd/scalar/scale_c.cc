@@ -58,21 +58,37 @@ void scale_box_cols(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_
   }
 }
 
-void scale_sum_rows3(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width) {
-  const uint8_t* s1 = src + src_stride;
-  const uint8_t* s2 = s1 + src_stride;
-  for (int i = 0; i < width; ++i) sum[i] = static_cast<uint16_t>(src[i] + s1[i] + s2[i]);
+namespace {
+
+uint8_t rows3_cols4_one(const uint8_t* win, ptrdiff_t stride, const uint8_t* shuffle, const int8_t* weight, int k) {
+  int p[3][2];
+  for (int r = 0; r < 3; ++r) {
+    const uint8_t* x = win + r * stride;
+    for (int h = 0; h < 2; ++h) {
+      const int i0 = 8 * h + 2 * k, i1 = i0 + 1;
+      p[r][h] = weight[i0] * x[shuffle[i0]] + weight[i1] * x[shuffle[i1]];
+    }
+  }
+  int t = 0;
+  for (int h = 0; h < 2; ++h) t += ((p[0][h] + p[1][h]) >> 1) + (p[2][h] >> 1);
+  return static_cast<uint8_t>((static_cast<uint32_t>(t + 96) * 43691u) >> 23);
 }
 
-void scale_cols4(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan) {
+}  // namespace
+
+void scale_rows3_cols4(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, const ScaleCols4Plan& plan) {
   for (int i = 0; i < plan.dst_width; ++i) {
-    const int j = i / 2, h = i % 2;
-    const uint16_t* window = sum + plan.offset[j];
-    int32_t s = 32768;
-    for (int t = 0; t < 4; ++t)
-      s += plan.weight[8 * j + 4 * h + t] * window[plan.shuffle[16 * j + 8 * h + 2 * t] / 2];
-    dst[i] = static_cast<uint8_t>(s >> 16);
+    const int g = i / 4;
+    dst[i] = rows3_cols4_one(src + plan.offset[g], src_stride, plan.shuffle + 16 * g, plan.weight + 16 * g, i % 4);
   }
+}
+
+void scale_rows3_cols4_groups(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, const ScaleCols4Plan& plan,
+                              int g0, int g1, int32_t bias) {
+  for (int g = g0; g < g1; ++g)
+    for (int k = 0; k < 4; ++k)
+      dst[4 * (g - g0) + k] =
+          rows3_cols4_one(src + plan.offset[g] - bias, src_stride, plan.shuffle + 16 * g, plan.weight + 16 * g, k);
 }
 
 }  // namespace sipmix::simd::scalar

@@ -217,42 +217,60 @@ void scale_box_cols(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_
   }
 }
 
-void scale_sum_rows3(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width) {
-  const uint8_t* s1 = src + src_stride;
-  const uint8_t* s2 = s1 + src_stride;
-  for (int i = 0; i < width; i += 32) {
-    for (int k = 0; k < 32; k += 16) {
-      const __m256i a = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(src + i + k)));
-      const __m256i b = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s1 + i + k)));
-      const __m256i c = _mm256_cvtepu8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(s2 + i + k)));
-      _mm256_storeu_si256(reinterpret_cast<__m256i*>(sum + i + k), _mm256_add_epi16(_mm256_add_epi16(a, b), c));
-    }
-  }
+namespace {
+
+// Groups g (lane 0) and g + 1 (lane 1): per lane 8 u16, the 4 outputs' tap
+// pairs 0+1 then 2+3, already averaged over the 3 rows (Q of the spec).
+inline __m256i rows3_q(const uint8_t* src, ptrdiff_t src_stride, const ScaleCols4Plan& plan, int g, int32_t bias) {
+  const uint8_t* a = src + plan.offset[g] - bias;
+  const uint8_t* b = src + plan.offset[g + 1] - bias;
+  const __m256i shuf = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.shuffle + 16 * g));
+  const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.weight + 16 * g));
+  const __m256i p0 = _mm256_maddubs_epi16(_mm256_shuffle_epi8(load2(a, b), shuf), w);
+  const __m256i p1 = _mm256_maddubs_epi16(_mm256_shuffle_epi8(load2(a + src_stride, b + src_stride), shuf), w);
+  const __m256i p2 = _mm256_maddubs_epi16(_mm256_shuffle_epi8(load2(a + 2 * src_stride, b + 2 * src_stride), shuf), w);
+  return _mm256_add_epi16(_mm256_srli_epi16(_mm256_add_epi16(p0, p1), 1), _mm256_srli_epi16(p2, 1));
 }
 
-void scale_cols4(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan, int n) {
-  const __m256i round = _mm256_set1_epi32(32768);
-  for (int i = 0; i < n; i += 16) {
-    const int j0 = i / 2;
-    // Register q: lane 0 = pair j0 + 2q, lane 1 = pair j0 + 2q + 1, so the
-    // plan's masks and weights load as one 32-byte vector.
-    __m256i m[4];
-    for (int q = 0; q < 4; ++q) {
-      const int j = j0 + 2 * q;
-      const __m256i win = load2(reinterpret_cast<const uint8_t*>(sum + plan.offset[j]),
-                                reinterpret_cast<const uint8_t*>(sum + plan.offset[j + 1]));
-      const __m256i shuf = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.shuffle + 16 * j));
-      const __m256i w = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(plan.weight + 8 * j));
-      m[q] = _mm256_madd_epi16(_mm256_shuffle_epi8(win, shuf), w);
-    }
-    // hadd: lane 0 = [pairs 0, 2] then [4, 6]; lane 1 = [1, 3] then [5, 7].
-    const __m256i lo = _mm256_srli_epi32(_mm256_add_epi32(_mm256_hadd_epi32(m[0], m[1]), round), 16);
-    const __m256i hi = _mm256_srli_epi32(_mm256_add_epi32(_mm256_hadd_epi32(m[2], m[3]), round), 16);
-    const __m256i w16 = _mm256_packus_epi32(lo, hi);   // lane 0: pairs 0 2 4 6, lane 1: 1 3 5 7 (u16)
-    const __m256i b8 = _mm256_packus_epi16(w16, w16);  // same, bytes, in the low 8 of each lane
-    // Interleave the 16-bit pair units of the two lanes: pairs 0..7 in order.
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + i),
-                     _mm_unpacklo_epi16(_mm256_castsi256_si128(b8), _mm256_extracti128_si256(b8, 1)));
+inline __m256i div192(__m256i t) {
+  return _mm256_srli_epi16(_mm256_mulhi_epu16(_mm256_add_epi16(t, _mm256_set1_epi16(96)),
+                                              _mm256_set1_epi16(static_cast<int16_t>(43691))),
+                           7);
+}
+
+}  // namespace
+
+void scale_rows3_cols4_groups(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, const ScaleCols4Plan& plan,
+                              int g0, int g1, int32_t bias) {
+  int g = g0;
+  auto four = [&](int k) {  // groups k .. k + 3 -> 16 outputs
+    const __m256i q0 = rows3_q(src, src_stride, plan, k, bias);
+    const __m256i q1 = rows3_q(src, src_stride, plan, k + 2, bias);
+    const __m256i t = _mm256_add_epi16(_mm256_unpacklo_epi64(q0, q1), _mm256_unpackhi_epi64(q0, q1));
+    const __m256i o8 = _mm256_packus_epi16(div192(t), div192(t));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 4 * (k - g0)),
+                     _mm_unpacklo_epi32(_mm256_castsi256_si128(o8), _mm256_extracti128_si256(o8, 1)));
+  };
+  for (; g + 8 <= g1; g += 8) {
+    four(g);
+    four(g + 4);
+  }
+  // 4 groups (16 outputs) at a time: q0 = groups g, g + 1; q1 = g + 2, g + 3.
+  for (; g + 4 <= g1; g += 4) {
+    const __m256i q0 = rows3_q(src, src_stride, plan, g, bias);
+    const __m256i q1 = rows3_q(src, src_stride, plan, g + 2, bias);
+    // Lane 0 = [g, g + 2], lane 1 = [g + 1, g + 3]: 4 outputs each.
+    const __m256i t = _mm256_add_epi16(_mm256_unpacklo_epi64(q0, q1), _mm256_unpackhi_epi64(q0, q1));
+    const __m256i o8 = _mm256_packus_epi16(div192(t), div192(t));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(dst + 4 * (g - g0)),
+                     _mm_unpacklo_epi32(_mm256_castsi256_si128(o8), _mm256_extracti128_si256(o8, 1)));
+  }
+  if (g < g1) {  // 2 groups left
+    const __m256i q = rows3_q(src, src_stride, plan, g, bias);
+    const __m256i o = div192(_mm256_add_epi16(q, _mm256_srli_si256(q, 8)));
+    const __m256i o8 = _mm256_packus_epi16(o, o);  // bytes 0..3 of each lane
+    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + 4 * (g - g0)),
+                     _mm_unpacklo_epi32(_mm256_castsi256_si128(o8), _mm256_extracti128_si256(o8, 1)));
   }
 }
 

@@ -168,37 +168,23 @@ void scale_box_cols(uint8_t* dst, const uint16_t* acc, int dst_width, int32_t x_
   }
 }
 
-void scale_sum_rows3(uint16_t* sum, const uint8_t* src, ptrdiff_t src_stride, int width) {
-  const uint8_t* s1 = src + src_stride;
-  const uint8_t* s2 = s1 + src_stride;
-  const __m128i zero = _mm_setzero_si128();
-  for (int i = 0; i < width; i += 16) {
-    const __m128i a = load(src + i), b = load(s1 + i), c = load(s2 + i);
-    const __m128i lo = _mm_add_epi16(_mm_add_epi16(_mm_unpacklo_epi8(a, zero), _mm_unpacklo_epi8(b, zero)),
-                                     _mm_unpacklo_epi8(c, zero));
-    const __m128i hi = _mm_add_epi16(_mm_add_epi16(_mm_unpackhi_epi8(a, zero), _mm_unpackhi_epi8(b, zero)),
-                                     _mm_unpackhi_epi8(c, zero));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(sum + i), lo);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(sum + i + 8), hi);
-  }
-}
-
-void scale_cols4(uint8_t* dst, const uint16_t* sum, const ScaleCols4Plan& plan, int n) {
-  const __m128i round = _mm_set1_epi32(32768);
-  for (int i = 0; i < n; i += 8) {
-    const int j0 = i / 2;
-    __m128i m[4];
-    for (int q = 0; q < 4; ++q) {
-      const int j = j0 + q;
-      const __m128i win = _mm_loadu_si128(reinterpret_cast<const __m128i*>(sum + plan.offset[j]));
-      const __m128i shuf = _mm_load_si128(reinterpret_cast<const __m128i*>(plan.shuffle + 16 * j));
-      const __m128i w = _mm_load_si128(reinterpret_cast<const __m128i*>(plan.weight + 8 * j));
-      m[q] = _mm_madd_epi16(_mm_shuffle_epi8(win, shuf), w);  // [o0 t01, o0 t23, o1 t01, o1 t23]
-    }
-    const __m128i lo = _mm_srli_epi32(_mm_add_epi32(_mm_hadd_epi32(m[0], m[1]), round), 16);
-    const __m128i hi = _mm_srli_epi32(_mm_add_epi32(_mm_hadd_epi32(m[2], m[3]), round), 16);
-    const __m128i w16 = _mm_packus_epi32(lo, hi);
-    _mm_storel_epi64(reinterpret_cast<__m128i*>(dst + i), _mm_packus_epi16(w16, w16));
+void scale_rows3_cols4_groups(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, const ScaleCols4Plan& plan,
+                              int g0, int g1, int32_t bias) {
+  const __m128i k96 = _mm_set1_epi16(96);
+  const __m128i k43691 = _mm_set1_epi16(static_cast<int16_t>(43691));
+  for (int g = g0; g < g1; ++g) {
+    const uint8_t* p = src + plan.offset[g] - bias;
+    const __m128i shuf = _mm_load_si128(reinterpret_cast<const __m128i*>(plan.shuffle + 16 * g));
+    const __m128i w = _mm_load_si128(reinterpret_cast<const __m128i*>(plan.weight + 16 * g));
+    // [o0..o3 taps 0+1, o0..o3 taps 2+3] per row, each <= 32640.
+    const __m128i p0 = _mm_maddubs_epi16(_mm_shuffle_epi8(load(p), shuf), w);
+    const __m128i p1 = _mm_maddubs_epi16(_mm_shuffle_epi8(load(p + src_stride), shuf), w);
+    const __m128i p2 = _mm_maddubs_epi16(_mm_shuffle_epi8(load(p + 2 * src_stride), shuf), w);
+    const __m128i q = _mm_add_epi16(_mm_srli_epi16(_mm_add_epi16(p0, p1), 1), _mm_srli_epi16(p2, 1));
+    const __m128i t = _mm_add_epi16(q, _mm_srli_si128(q, 8));
+    const __m128i o = _mm_srli_epi16(_mm_mulhi_epu16(_mm_add_epi16(t, k96), k43691), 7);
+    const int32_t v = _mm_cvtsi128_si32(_mm_packus_epi16(o, o));
+    std::memcpy(dst + 4 * (g - g0), &v, 4);
   }
 }
 

@@ -1,7 +1,10 @@
 // checksimd for the ScaleDsp slots: every added ISA version against the
 // scalar reference, at odd widths, strides wider than the width, misaligned
 // starts, guard bands, random and worst-case (0/255 checkerboard) inputs.
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
+#include <vector>
 
 #include "checksimd.h"
 #include "simd/scale.h"
@@ -185,6 +188,98 @@ TEST(CheckSimd, scale_box_cols) {
   if (simd::detected_cpu_flags() & simd::kCpuAvx2) {
     EXPECT_EQ(ran, 2);
   }
+}
+
+// (src_w, dst_w) mappings the compositor meets (1280 -> 426, 640 -> 213), exact
+// 3:1, 2:1 and odd sizes.
+struct Cols4Case { int src_w, dst_w; };
+const Cols4Case kCols4Cases[] = {{1280, 426}, {640, 213}, {1278, 426}, {1920, 640}, {639, 213}, {100, 33},
+                                 {96, 32},    {64, 32},   {51, 17},    {2, 1},      {5, 2},     {3, 1},
+                                 {7, 3},      {97, 33},   {2000, 667}, {400, 133},  {33, 16},   {1282, 427}};
+
+std::vector<uint8_t> plan_storage(int dst_w) { return std::vector<uint8_t>(simd::scale_cols4_plan_bytes(dst_w) + 3); }
+
+TEST(CheckSimd, scale_rows3_cols4) {
+  const ScaleDsp ref = ref_table();
+  const int ran = for_each_added_version<ScaleDsp>(simd::scale_dsp_init, &ScaleDsp::scale_rows3_cols4,
+                                                   [&](const std::string&, const ScaleDsp& dsp) {
+    for (const Cols4Case& c : kCols4Cases) {
+      for (int extra : {0, 5, 64}) {
+        for (size_t mis : {0, 1, 3}) {
+          for (int pattern = 0; pattern < 4; ++pattern) {
+            SCOPED_TRACE("src " + std::to_string(c.src_w) + " dst " + std::to_string(c.dst_w) + " extra stride " +
+                         std::to_string(extra) + " misalign " + std::to_string(mis) + " pattern " +
+                         std::to_string(pattern));
+            std::vector<uint8_t> storage = plan_storage(c.dst_w);
+            simd::ScaleCols4Plan plan;
+            ASSERT_TRUE(simd::scale_cols4_plan(&plan, storage.data() + mis, c.src_w, c.dst_w));
+            const int stride = c.src_w + extra;
+            // The last row ends at the guard band: nothing past it may matter.
+            Guarded<uint8_t> src(static_cast<size_t>(stride) * 2 + c.src_w, mis);
+            fill_pattern(src.data(), src.size(), pattern, static_cast<size_t>(stride));
+            Guarded<uint8_t> a(c.dst_w, mis), b(c.dst_w, mis);
+            ref.scale_rows3_cols4(a.data(), src.data(), stride, plan);
+            dsp.scale_rows3_cols4(b.data(), src.data(), stride, plan);
+            ASSERT_EQ(0, std::memcmp(a.data(), b.data(), c.dst_w));
+            ASSERT_TRUE(a.guards_intact());
+            ASSERT_TRUE(b.guards_intact());
+            ASSERT_TRUE(src.guards_intact());
+          }
+        }
+      }
+    }
+  });
+  if (simd::detected_cpu_flags() & simd::kCpuAvx2) {
+    EXPECT_EQ(ran, 2);
+  }
+}
+
+// The final division is an exact rounded T / 192 for every reachable T.
+TEST(CheckSimd, scale_rows3_cols4_division_is_exact) {
+  for (uint32_t t = 0; t <= 3 * 255 * 128 / 2 + 2 * 255 * 64; ++t) ASSERT_EQ(((t + 96) * 43691u) >> 23, (t + 96) / 192) << t;
+}
+
+// The reference is the area average: flat inputs come back unchanged, and
+// any input is within the 1/128 weight quantization of the area average
+// computed in double precision.
+TEST(CheckSimd, scale_rows3_cols4_is_area_average) {
+  const ScaleDsp ref = ref_table();
+  double worst = 0;
+  for (const Cols4Case& c : kCols4Cases) {
+    SCOPED_TRACE("src " + std::to_string(c.src_w) + " dst " + std::to_string(c.dst_w));
+    std::vector<uint8_t> storage = plan_storage(c.dst_w);
+    simd::ScaleCols4Plan plan;
+    ASSERT_TRUE(simd::scale_cols4_plan(&plan, storage.data(), c.src_w, c.dst_w));
+    std::vector<uint8_t> src(3 * static_cast<size_t>(c.src_w));
+    std::vector<uint8_t> out(static_cast<size_t>(c.dst_w));
+    for (int v = 0; v < 256; ++v) {
+      std::fill(src.begin(), src.end(), static_cast<uint8_t>(v));
+      ref.scale_rows3_cols4(out.data(), src.data(), c.src_w, plan);
+      for (int i = 0; i < c.dst_w; ++i) ASSERT_EQ(out[i], v) << i;
+    }
+    for (int round = 0; round < 20; ++round) {
+      for (auto& x : src) x = static_cast<uint8_t>(rng()());
+      ref.scale_rows3_cols4(out.data(), src.data(), c.src_w, plan);
+      const double r = static_cast<double>(c.src_w) / c.dst_w;
+      for (int i = 0; i < c.dst_w; ++i) {
+        const double a = i * r, b = (i + 1) * r;
+        double acc = 0;
+        for (int p = static_cast<int>(a); p < c.src_w && p < b; ++p)
+          for (int row = 0; row < 3; ++row)
+            acc += (std::min<double>(p + 1, b) - std::max<double>(p, a)) * src[static_cast<size_t>(row * c.src_w + p)];
+        const double err = std::abs(out[i] - acc / r / 3.0);
+        worst = std::max(worst, err);
+        ASSERT_LE(err, 2.5) << i;
+      }
+    }
+  }
+  RecordProperty("worst_error", std::to_string(worst));
+  std::printf("scale_rows3_cols4: worst error vs exact area average on random input: %.3f\n", worst);
+  // Ratios needing wider windows, or below 2:1, are refused.
+  std::vector<uint8_t> storage = plan_storage(100);
+  simd::ScaleCols4Plan plan;
+  EXPECT_FALSE(simd::scale_cols4_plan(&plan, storage.data(), 401, 100));
+  EXPECT_FALSE(simd::scale_cols4_plan(&plan, storage.data(), 199, 100));
 }
 
 }  // namespace

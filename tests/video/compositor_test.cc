@@ -122,12 +122,12 @@ TEST(Compositor, MatchesFfmpegGridPerTileAndTilesSitWhereLayoutSays) {
     cmd += " -f rawvideo -pix_fmt yuv420p -s " + std::to_string(f.w) + "x" + std::to_string(f.h) + " -i " + in.string();
     const Placement p = place(t.cell, f.w, f.h, FitMode::kLetterbox);
     // Same destination rectangle; ffmpeg scales the whole source (area filter).
-    graph += "[" + std::to_string(i) + ":v]scale=" + std::to_string(p.dst.w) + ":" + std::to_string(p.dst.h) +
+    graph += std::string("[") + std::to_string(i) + ":v]scale=" + std::to_string(p.dst.w) + ":" + std::to_string(p.dst.h) +
              ":flags=area,pad=" + std::to_string(t.cell.w) + ":" + std::to_string(t.cell.h) + ":" +
              std::to_string(p.dst.x - t.cell.x) + ":" + std::to_string(p.dst.y - t.cell.y) + ":color=black[v" +
              std::to_string(i) + "];";
-    stack_inputs += "[v" + std::to_string(i) + "]";
-    positions += (i ? "|" : "") + std::to_string(t.cell.x) + "_" + std::to_string(t.cell.y);
+    stack_inputs += std::string("[v") + std::to_string(i) + "]";
+    positions += std::string(i ? "|" : "") + std::to_string(t.cell.x) + "_" + std::to_string(t.cell.y);
   }
   graph += stack_inputs + "xstack=inputs=9:layout=" + positions + ":fill=black,pad=" + std::to_string(cv.width) + ":" +
            std::to_string(cv.height) + ":0:0:color=black[out]";
@@ -230,6 +230,44 @@ TEST(Compositor, DownscalesAreCloseToExactAreaAverage) {
     EXPECT_GE(psnr_vs(area_reference(f, p.src, p.dst.w, p.dst.h)), 50.0);
     // Including the layout's <= 1 % trim for an exact 2:1 / 3:1 ratio.
     EXPECT_GE(psnr_vs(area_reference(f, {0, 0, f.w, f.h}, p.dst.w, p.dst.h)), 40.0);
+  }
+}
+
+// 1280x720 into a 426x240 cell (3.0047:1 across, 3:1 down): by default the
+// whole source is shown (no trim) and the tile is its area average; with the
+// trim option the exact 3x3 box still applies.
+TEST(Compositor, Near3To1TileIsAreaAverageOfWholeSource) {
+  const TestFrame f = make_frame(4, 1280, 720);
+  for (bool trim : {false, true}) {
+    SCOPED_TRACE(trim ? "trim" : "no trim");
+    CompositorConfig cfg;
+    cfg.layout.exact_ratio_trim = trim;
+    Compositor comp;
+    ASSERT_TRUE(comp.configure(cfg).ok());
+    const Rect cell = grid_cell(cfg.layout, grid_for_count(9), 4);
+    const TileInput t{7, cell, f.view(), 1, false, false};
+    ASSERT_TRUE(comp.compose(std::span<const TileInput>(&t, 1)).ok());
+    const Placement p = place(cell, f.w, f.h, FitMode::kLetterbox, trim);
+    if (!trim) {
+      EXPECT_EQ(p.src, (Rect{0, 0, 1280, 720}));
+    }
+    EXPECT_EQ(p.dst.w, 426);
+    EXPECT_EQ(p.dst.h, 240);
+    const std::vector<double> ref = area_reference(f, {0, 0, f.w, f.h}, p.dst.w, p.dst.h);
+    const I420View cv = comp.canvas();
+    double se = 0, worst = 0;
+    for (int y = 0; y < p.dst.h; ++y)
+      for (int x = 0; x < p.dst.w; ++x) {
+        const double d = cv.y[static_cast<ptrdiff_t>(p.dst.y + y) * cv.stride_y + p.dst.x + x] -
+                         ref[static_cast<size_t>(y) * p.dst.w + x];
+        se += d * d;
+        worst = std::max(worst, std::abs(d));
+      }
+    const double psnr = 10 * std::log10(255.0 * 255.0 / std::max(1e-9, se / (p.dst.w * p.dst.h)));
+    EXPECT_GE(psnr, trim ? 30.0 : 50.0);
+    if (!trim) {
+      EXPECT_LE(worst, 2.5);
+    }
   }
 }
 

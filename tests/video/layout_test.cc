@@ -134,13 +134,18 @@ TEST(Layout, LetterboxKeepsAspectAndCentres) {
       EXPECT_EQ(p.src.y % 2, 0);
     }
   }
-  // 1280x720 in a 426x240 cell snaps to an exact 3:1 (1 column trimmed each side).
-  const Placement p = place(cell, 1280, 720, FitMode::kLetterbox);
+  // With the trim, 1280x720 in a 426x240 cell snaps to an exact 3:1 (1 column
+  // trimmed each side); without it (the default) the whole source is shown.
+  const Placement whole = place(cell, 1280, 720, FitMode::kLetterbox);
+  EXPECT_EQ(whole.src, (Rect{0, 0, 1280, 720}));
+  EXPECT_EQ(whole.dst.w, 426);
+  EXPECT_EQ(whole.dst.h, 240);
+  const Placement p = place(cell, 1280, 720, FitMode::kLetterbox, true);
   EXPECT_EQ(p.dst.w * 3, p.src.w);
   EXPECT_EQ(p.dst.h * 3, p.src.h);
   EXPECT_EQ(p.src.x, 1);
   // 640x480 in the same cell is an exact 2:1.
-  const Placement q = place(cell, 640, 480, FitMode::kLetterbox);
+  const Placement q = place(cell, 640, 480, FitMode::kLetterbox, true);
   EXPECT_EQ(q.dst.w * 2, q.src.w);
   EXPECT_EQ(q.dst.h * 2, q.src.h);
 }
