@@ -90,7 +90,6 @@ class Limiter {
   AlignedBuffer<int32_t> buf_;
   float t_hist_[kMaxLookaheadBlocks] = {};  // targets of the last blocks, newest last
   float e_hist_[kMaxLookaheadBlocks] = {};  // smoothed envelope of the last blocks
-  float env_ = 1.0f;
   int hold_left_ = 0;
   int32_t g_last_q20_ = simd::kMixGainOne;
   // Scratch, per process().

@@ -324,3 +324,40 @@ TEST(Session, GarbageOnOneStreamDoesNotDisturbOthers) {
 
 }  // namespace
 }  // namespace sipmix::testing
+
+namespace sipmix::testing {
+namespace {
+
+// The SIP leg's own video goes into the session as it came, beside its audio.
+TEST(Session, LegVideoIsForwardedIntoTheSession) {
+  SessionHarness h;
+  h.add_participant("alice", 400);
+  LegConfig c = pcmu_leg();
+  c.video = true;
+  c.width = 320;
+  c.height = 180;
+  c.video_payload_type = 96;
+  h.add_leg(c, 0);
+  std::vector<std::vector<uint8_t>> sent;
+  for (int i = 0; i < 5; ++i) {
+    std::vector<uint8_t> payload(100 + i, static_cast<uint8_t>(i));
+    std::vector<uint8_t> pkt(12 + payload.size());
+    rtp::RtpHeader hd;
+    hd.payload_type = 96;
+    hd.sequence_number = static_cast<uint16_t>(700 + i);
+    hd.timestamp = 9000u * i;
+    hd.ssrc = 0xCAFE;
+    hd.marker = true;
+    pkt.resize(rtp::write_rtp(hd, {}, payload, pkt));
+    h.push_leg(pkt);
+    sent.push_back(pkt);
+    h.run_ms(20);
+  }
+  std::vector<std::vector<uint8_t>> got;
+  for (const auto& p : h.sink.rtp)
+    if (p.id == "sip" && p.dir == Direction::kToSession && (p.data[1] & 0x7F) == 96) got.push_back(p.data);
+  EXPECT_EQ(got, sent);
+}
+
+}  // namespace
+}  // namespace sipmix::testing
