@@ -237,7 +237,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     Leg& leg = *legs_[index];
     std::span<const uint8_t> clear = packet;
     if (leg.srtp) {
-      if (packet.size() > leg.push_scratch.size()) return;
+      if (packet.empty() || packet.size() > leg.push_scratch.size()) return;
       std::memcpy(leg.push_scratch.data(), packet.data(), packet.size());
       const srtp::SrtpOutput r = leg.srtp->unprotect_rtp({leg.push_scratch.data(), packet.size()});
       if (!r.ok()) return;  // counted by the SRTP session; no state changed
@@ -259,7 +259,8 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
 
   void push_rtcp(PushHandle h, std::span<const uint8_t> packet) override {
     const int64_t now = clock_->now_us();
-    if (h.slot < 0) return;
+    // An empty packet is no RTCP; queued, it would read as "queue empty".
+    if (h.slot < 0 || packet.empty()) return;
     if (h.slot < config_.max_streams) {
       if (Stream* s = streams_[h.slot].get()) (void)s->rtcp_queue->try_push(packet, now);
       return;
@@ -470,6 +471,9 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
       lo.canvas_height = c.height;
       lo.fit = c.crop_to_fill ? video::FitMode::kCrop : video::FitMode::kLetterbox;
       lo.highlight_active_speaker = true;
+      // Small canvases (validate_leg accepts 64x64) get a thinner speaker
+      // border, or none, instead of failing the layout's 3x3 check.
+      while (lo.highlight_px > 0 && 6 * lo.highlight_px >= std::min(c.width, c.height) / 3) lo.highlight_px -= 2;
       if (Status st = video::validate(lo); !st.ok()) return st;
       leg.layout.emplace(lo);
       video::CompositorConfig cc;
