@@ -175,3 +175,17 @@ TEST_F(ManifestTest, MissingManifestFile) {
 
 }  // namespace
 }  // namespace sipmix::replay
+
+namespace sipmix::replay {
+namespace {
+
+// Found by fuzz_manifest: a number beyond double range used to escape as an
+// exception; a value with an escaped newline made a two-line message.
+TEST_F(ManifestTest, HugeNumberIsAnErrorNotACrash) { expect_error(R"({"duration_s": 1e999})", "not valid JSON"); }
+TEST_F(ManifestTest, ErrorStaysOneLineWithNewlinesInValues) {
+  expect_error(R"({"participants": [{"id": "a\nb", "media": "x\ny.webm"}], "sip_leg": {}})",
+               "participants[0].media", "no such file");
+}
+
+}  // namespace
+}  // namespace sipmix::replay

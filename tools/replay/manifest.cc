@@ -14,6 +14,13 @@ namespace {
 using nlohmann::json;
 namespace fs = std::filesystem;
 
+// Values from the manifest are quoted in errors: keep the message one line.
+std::string one_line(std::string s) {
+  for (char& c : s)
+    if (static_cast<unsigned char>(c) < 0x20) c = ' ';
+  return s;
+}
+
 // The first error wins; every accessor is a no-op afterwards. Field paths in
 // messages look like `participants[2].impairment.loss`.
 class Reader {
@@ -23,7 +30,7 @@ class Reader {
   bool failed() const { return !error_.empty(); }
   Status status() const { return failed() ? invalid_argument(error_) : Status(); }
   void fail(const std::string& field, const std::string& what) {
-    if (!failed()) error_ = display_ + ": " + field + ": " + what;
+    if (!failed()) error_ = one_line(display_ + ": " + field + ": " + what);
   }
 
   // Rejects keys not in `known`: a typo must not be silently ignored.
@@ -400,6 +407,8 @@ StatusOr<Manifest> parse_manifest(const std::string& text, const std::string& ba
       (void)ignored;
     } catch (const json::parse_error& e) {
       return invalid_argument(display + ": not valid JSON (byte " + std::to_string(e.byte) + ")");
+    } catch (const json::exception& e) {  // e.g. a number too large for a double
+      return invalid_argument(display + ": not valid JSON (" + one_line(e.what()) + ")");
     }
     return invalid_argument(display + ": not valid JSON");
   }
