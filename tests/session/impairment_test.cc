@@ -175,22 +175,7 @@ class ImpairedSender {
   uint64_t packets_ = 0;
 };
 
-LegConfig pcmu_leg() {
-  LegConfig c;
-  c.id = "sip";
-  c.audio_codec = AudioCodec::kPcmu;
-  c.audio_payload_type = 0;
-  c.audio_clock_hz = 8000;
-  c.telephone_event_payload_type = 101;
-  c.telephone_event_clock_hz = 8000;
-  c.observe_force_mute = true;
-  return c;
-}
 
-int count_events(const RecordingSink& s, Event::Type t, const std::string& id) {
-  return static_cast<int>(
-      std::count_if(s.events.begin(), s.events.end(), [&](const Event& e) { return e.type == t && e.id == id; }));
-}
 
 const StreamStats* find_stats(const SessionStats& st, const std::string& id) {
   for (const auto& s : st.streams)

@@ -1,5 +1,6 @@
 #include "session_harness.h"
 
+#include <algorithm>
 #include <cmath>
 #include <numbers>
 
@@ -173,6 +174,23 @@ std::vector<int16_t> SessionHarness::session_audio(const std::string& leg_id, in
     std::copy(buf.begin(), buf.begin() + n, out.begin() + (t_ms - from_ms) * 48);
   }
   return out;
+}
+
+LegConfig pcmu_leg(bool observe_force_mute) {
+  LegConfig c;
+  c.id = "sip";
+  c.audio_codec = AudioCodec::kPcmu;
+  c.audio_payload_type = 0;
+  c.audio_clock_hz = 8000;
+  c.telephone_event_payload_type = 101;
+  c.telephone_event_clock_hz = 8000;
+  c.observe_force_mute = observe_force_mute;
+  return c;
+}
+
+int count_events(const RecordingSink& s, Event::Type t, const std::string& id) {
+  return static_cast<int>(
+      std::count_if(s.events.begin(), s.events.end(), [&](const Event& e) { return e.type == t && e.id == id; }));
 }
 
 }  // namespace sipmix::testing

@@ -95,4 +95,9 @@ class SessionHarness {
   int video_phase_ms = 0;
 };
 
+// A PCMU leg (PT 0, 8 kHz) with telephone-event 101 and observeForceMute on.
+LegConfig pcmu_leg(bool observe_force_mute = true);
+// How many events of type `t` the sink got for `id`.
+int count_events(const RecordingSink& s, Event::Type t, const std::string& id);
+
 }  // namespace sipmix::testing

@@ -13,22 +13,7 @@
 namespace sipmix::testing {
 namespace {
 
-LegConfig pcmu_leg(bool observe = true) {
-  LegConfig c;
-  c.id = "sip";
-  c.audio_codec = AudioCodec::kPcmu;
-  c.audio_payload_type = 0;
-  c.audio_clock_hz = 8000;
-  c.telephone_event_payload_type = 101;
-  c.telephone_event_clock_hz = 8000;
-  c.observe_force_mute = observe;
-  return c;
-}
 
-int count_events(const RecordingSink& s, Event::Type t, const std::string& id) {
-  return static_cast<int>(
-      std::count_if(s.events.begin(), s.events.end(), [&](const Event& e) { return e.type == t && e.id == id; }));
-}
 
 // Pushes the RFC 4733 packets of `digits` into the leg, as a phone would.
 void press(SessionHarness& h, const std::string& digits) {
