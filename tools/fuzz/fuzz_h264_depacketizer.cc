@@ -1,38 +1,13 @@
-// libFuzzer target: the RFC 6184 H.264 depacketizer and frame assembler. The input
-// is a sequence of packets, each as [control][length, 2 bytes BE][payload]:
-// control bit 0 = marker, bit 1 = next timestamp, bits 2-3 = extra sequence
-// step (a gap), bit 4 = signal on_loss(1). A short last chunk takes what is left.
-#include <cstddef>
-#include <cstdint>
-
-#include "video/frame_assembler.h"
+// libFuzzer target: the RFC 6184 H.264 depacketizer (single NAL, STAP-A,
+// FU-A) and frame assembler (input format in assembler_driver.h), and the
+// Annex-B scanners on the raw bytes.
+#include "tools/fuzz/assembler_driver.h"
 #include "video/h264_depacketizer.h"
 
 using namespace sipmix::video;
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  FrameAssembler assembler(VideoCodec::kH264, 64 * 1024);
-  uint16_t seq = 0xFFF0;  // crosses the wrap
-  uint32_t ts = 0;
-  size_t pos = 0;
-  while (pos + 3 <= size) {
-    const uint8_t control = data[pos];
-    size_t len = static_cast<size_t>(data[pos + 1]) << 8 | data[pos + 2];
-    pos += 3;
-    if (len > size - pos) len = size - pos;
-    if (control & 0x02) ts += 3000;
-    seq = static_cast<uint16_t>(seq + 1 + ((control >> 2) & 3));
-    if (control & 0x10) assembler.on_loss(1);
-    const AssembledFrame* f = assembler.push(seq, ts, control & 0x01, {data + pos, len});
-    if (f) {
-      // The frame must lie inside the assembler's buffer: touch every byte.
-      volatile uint8_t sink = 0;
-      for (uint8_t b : f->data) sink = sink ^ b;
-      (void)is_keyframe(VideoCodec::kH264, f->data);
-    }
-    (void)assembler.take_keyframe_request();
-    pos += len;
-  }
+  sipmix::fuzz::drive_assembler(VideoCodec::kH264, data, size);
   (void)h264::is_access_unit_start({data, size});
   (void)h264::annexb_has_idr({data, size});
   return 0;
