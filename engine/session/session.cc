@@ -853,6 +853,10 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     if (!ok) return;
     for (size_t i = 0; i < leg.video_packets->size(); ++i) {
       const auto pkt = (*leg.video_packets)[i];
+      if (!leg.srtp) {  // clear legs take the packet where the packetizer wrote it
+        sink_->on_rtp(leg.config.id, Direction::kToLeg, pkt);
+        continue;
+      }
       std::memcpy(leg.send_buffer.data(), pkt.data(), pkt.size());
       send_to_leg_rtp(leg, pkt.size());
     }
