@@ -14,6 +14,7 @@
 #include "rtp/rtcp.h"
 #include "rtp/rtp_packet.h"
 #include "session/audio_input.h"
+#include "session/codec_map.h"
 #include "session/leg.h"
 #include "session/video_input.h"
 
@@ -45,17 +46,7 @@ constexpr int64_t kAudioTickUs = 20000;
 constexpr size_t kMaxPacket = 1500;
 constexpr uint32_t kLegIdBase = 1u << 16;  // mixer/talker ids of legs; streams use their slot
 
-audio::AudioCodec to_audio(AudioCodec c) {
-  switch (c) {
-    case AudioCodec::kOpus: return audio::AudioCodec::kOpus;
-    case AudioCodec::kPcmu: return audio::AudioCodec::kPcmu;
-    case AudioCodec::kPcma: return audio::AudioCodec::kPcma;
-    case AudioCodec::kG722: return audio::AudioCodec::kG722;
-  }
-  return audio::AudioCodec::kOpus;
-}
 
-video::VideoCodec to_video(VideoCodec c) { return c == VideoCodec::kVp8 ? video::VideoCodec::kVp8 : video::VideoCodec::kH264; }
 
 // Deterministic SSRCs (FNV-1a of the id and a role), so replays are
 // bit-identical run to run.
@@ -115,7 +106,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     s->rtcp_queue = std::make_unique<SpscPacketQueue>(16, kMaxPacket);
     if (c.kind == MediaKind::kAudio) {
       AudioInputConfig ac;
-      ac.codec = to_audio(c.audio_codec);
+      ac.codec = to_engine(c.audio_codec);
       ac.payload_type = c.payload_type;
       ac.audio_level_ext_id = c.audio_level_ext_id;
       ac.resampler_quality = config_.resampler_quality;
@@ -129,7 +120,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
       if (Status st = talkers_->add_source(id); !st.ok()) return st;
     } else {
       if (c.video_codec == VideoCodec::kNone) return invalid_argument("stream.video_codec: a video stream needs vp8 or h264");
-      auto in = VideoInput::create(to_video(c.video_codec), c.payload_type, config_.jitter_max_delay_ms);
+      auto in = VideoInput::create(to_engine(c.video_codec), c.payload_type, config_.jitter_max_delay_ms);
       if (!in.ok()) return Status(in.status().code(), "stream \"" + c.id + "\": " + in.status().message());
       s->video = std::move(*in);
     }
@@ -395,7 +386,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
       leg.srtp = std::move(*s);
     }
     AudioInputConfig ac;
-    ac.codec = to_audio(c.audio_codec);
+    ac.codec = to_engine(c.audio_codec);
     ac.payload_type = c.audio_payload_type;
     ac.resampler_quality = config_.resampler_quality;
     ac.min_delay_ms = config_.jitter_min_delay_ms;
@@ -422,7 +413,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     }
 
     // Send side: the mix at the leg's codec rate.
-    const audio::AudioCodec codec = to_audio(c.audio_codec);
+    const audio::AudioCodec codec = to_engine(c.audio_codec);
     audio::EncoderConfig ec;
     ec.codec = codec;
     auto enc = audio::make_audio_encoder(ec);
@@ -481,7 +472,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
       leg.compositor = std::make_unique<video::Compositor>();
       if (Status st = leg.compositor->configure(cc); !st.ok()) return st;
       video::VideoEncoderConfig vc;
-      vc.codec = to_video(c.video_codec);
+      vc.codec = to_engine(c.video_codec);
       vc.width = c.width;
       vc.height = c.height;
       vc.fps = c.fps;

@@ -5,6 +5,7 @@
 #include <numbers>
 
 #include "audio/resampler.h"
+#include "session/codec_map.h"
 
 namespace sipmix::testing {
 namespace {
@@ -94,10 +95,7 @@ PushHandle SessionHarness::add_leg(const LegConfig& config, double tone_hz) {
   if (!h.ok()) return {};
   leg_handle = *h;
   audio::EncoderConfig ec;
-  ec.codec = config.audio_codec == AudioCodec::kPcmu   ? audio::AudioCodec::kPcmu
-             : config.audio_codec == AudioCodec::kPcma ? audio::AudioCodec::kPcma
-             : config.audio_codec == AudioCodec::kG722 ? audio::AudioCodec::kG722
-                                                       : audio::AudioCodec::kOpus;
+  ec.codec = session::to_engine(config.audio_codec);
   leg_encoder = std::move(*audio::make_audio_encoder(ec));
   return leg_handle;
 }

@@ -13,6 +13,7 @@
 
 #include "audio/codec.h"
 #include "rtp/rtp_packet.h"
+#include "session/codec_map.h"
 #include "srtp/srtp_session.h"
 #include "tools/replay/media_writer.h"
 #include "tools/replay/pcap_io.h"
@@ -63,15 +64,6 @@ AudioOutCodec out_codec(AudioCodec c) {
   return AudioOutCodec::kPcmu;
 }
 
-audio::AudioCodec engine_codec(AudioCodec c) {
-  switch (c) {
-    case AudioCodec::kPcmu: return audio::AudioCodec::kPcmu;
-    case AudioCodec::kPcma: return audio::AudioCodec::kPcma;
-    case AudioCodec::kG722: return audio::AudioCodec::kG722;
-    case AudioCodec::kOpus: return audio::AudioCodec::kOpus;
-  }
-  return audio::AudioCodec::kPcmu;
-}
 
 // Everything the session sends, turned into the output files.
 class Outputs final : public SessionSink {
@@ -84,7 +76,7 @@ class Outputs final : public SessionSink {
     MediaWriterConfig lw;
     lw.path = (dir_ / "leg.mkv").string();
     lw.audio = out_codec(c.audio_codec);
-    lw.sample_rate_hz = audio::codec_info(engine_codec(c.audio_codec)).sample_rate_hz;
+    lw.sample_rate_hz = audio::codec_info(session::to_engine(c.audio_codec)).sample_rate_hz;
     if (c.video) {
       lw.video = c.video_codec == VideoCodec::kVp8 ? VideoOutCodec::kVp8 : VideoOutCodec::kH264;
       lw.width = c.width;
@@ -107,7 +99,7 @@ class Outputs final : public SessionSink {
     pcap_ = std::move(*p);
     events_.open(dir_ / "events.jsonl");
     if (!events_) return unavailable((dir_ / "events.jsonl").string() + ": cannot write");
-    auto d = audio::make_audio_decoder(engine_codec(c.audio_codec));
+    auto d = audio::make_audio_decoder(session::to_engine(c.audio_codec));
     if (!d.ok()) return d.status();
     leg_decoder_ = std::move(*d);
     auto od = audio::make_audio_decoder(audio::AudioCodec::kOpus);
@@ -263,7 +255,7 @@ class Outputs final : public SessionSink {
     if (!v) return;
     const LegConfig& c = m_.leg.config;
     if (v->payload_type == c.audio_payload_type) {
-      const int samples = static_cast<int>(audio::codec_info(engine_codec(c.audio_codec)).samples_per_20ms);
+      const int samples = static_cast<int>(audio::codec_info(session::to_engine(c.audio_codec)).samples_per_20ms);
       note(leg_writer_->write_audio(v->payload, t - 20000, samples));
       std::array<int16_t, audio::kMaxDecodedSamples> pcm;
       const size_t n = leg_decoder_->decode(v->payload, pcm);

@@ -5,6 +5,7 @@
 
 #include "dtmf/rfc4733_sender.h"
 #include "rtp/rtp_packet.h"
+#include "session/codec_map.h"
 
 namespace sipmix::replay {
 namespace {
@@ -16,15 +17,6 @@ constexpr int64_t kFrameUs = 20000;
 
 uint32_t participant_ssrc(int participant, int role) { return 0x10000000u + static_cast<uint32_t>(participant) * 16 + role; }
 
-audio::AudioCodec leg_codec(AudioCodec c) {
-  switch (c) {
-    case AudioCodec::kOpus: return audio::AudioCodec::kOpus;
-    case AudioCodec::kPcmu: return audio::AudioCodec::kPcmu;
-    case AudioCodec::kPcma: return audio::AudioCodec::kPcma;
-    case AudioCodec::kG722: return audio::AudioCodec::kG722;
-  }
-  return audio::AudioCodec::kPcmu;
-}
 
 StatusOr<std::unique_ptr<audio::AudioEncoder>> opus_encoder() {
   audio::EncoderConfig ec;
@@ -368,7 +360,7 @@ StatusOr<std::unique_ptr<PacketSource>> make_leg_voice_source(const LegInput& le
     pcm = std::move(*r);
   }
   audio::EncoderConfig ec;
-  ec.codec = leg_codec(c.audio_codec);
+  ec.codec = session::to_engine(c.audio_codec);
   auto enc = audio::make_audio_encoder(ec);
   if (!enc.ok()) return enc.status();
   auto rs = audio::Resampler::create(48000, (*enc)->sample_rate_hz());
