@@ -94,6 +94,22 @@ void BM_OpusEncodeComplexity20ms(benchmark::State& state, int complexity) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// The band cap the session uses for a leg's stream into the session:
+// 4000 Hz (PCMU/PCMA legs) against the default fullband, same material.
+void BM_OpusEncodeBand20ms(benchmark::State& state, int max_audio_bandwidth_hz) {
+  const auto x = material(48000);
+  EncoderConfig cfg;
+  cfg.max_audio_bandwidth_hz = max_audio_bandwidth_hz;
+  auto enc = make_audio_encoder(cfg);
+  std::vector<uint8_t> out((*enc)->max_payload_bytes());
+  size_t pos = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize((*enc)->encode(std::span(x).subspan(pos, 960), out));
+    pos = pos + 2 * 960 > x.size() ? 0 : pos + 960;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 void BM_Decode20ms(benchmark::State& state, AudioCodec codec) {
   const auto packets = encode_all(codec, material(codec_info(codec).sample_rate_hz));
   auto dec = make_audio_decoder(codec);
@@ -114,6 +130,8 @@ BENCHMARK_CAPTURE(BM_Encode20ms, opus, AudioCodec::kOpus)->Name("BM_OpusEncode20
 BENCHMARK_CAPTURE(BM_OpusEncodeComplexity20ms, c0, 0)->Name("BM_OpusEncode20ms_complexity0");
 BENCHMARK_CAPTURE(BM_OpusEncodeComplexity20ms, c3, 3)->Name("BM_OpusEncode20ms_complexity3");
 BENCHMARK_CAPTURE(BM_OpusEncodeComplexity20ms, c10, 10)->Name("BM_OpusEncode20ms_complexity10");
+BENCHMARK_CAPTURE(BM_OpusEncodeBand20ms, fullband, 20000)->Name("BM_OpusEncode20ms_band/fullband");
+BENCHMARK_CAPTURE(BM_OpusEncodeBand20ms, narrowband, 4000)->Name("BM_OpusEncode20ms_band/narrowband");
 BENCHMARK_CAPTURE(BM_Decode20ms, opus, AudioCodec::kOpus)->Name("BM_OpusDecode20ms");
 BENCHMARK_CAPTURE(BM_Encode20ms, pcmu, AudioCodec::kPcmu)->Name("BM_PcmuEncode20ms");
 BENCHMARK_CAPTURE(BM_Decode20ms, pcmu, AudioCodec::kPcmu)->Name("BM_PcmuDecode20ms");

@@ -88,6 +88,20 @@ size_t OpusAudioDecoder::decode_fec(std::span<const uint8_t> next_payload, std::
 
 // ---------------------------------------------------------------- encoder
 
+namespace {
+// OPUS_BANDWIDTH_* for a top audio frequency, -1 if it names none.
+int opus_bandwidth(int max_audio_bandwidth_hz) {
+  switch (max_audio_bandwidth_hz) {
+    case 4000: return OPUS_BANDWIDTH_NARROWBAND;
+    case 6000: return OPUS_BANDWIDTH_MEDIUMBAND;
+    case 8000: return OPUS_BANDWIDTH_WIDEBAND;
+    case 12000: return OPUS_BANDWIDTH_SUPERWIDEBAND;
+    case 20000: return OPUS_BANDWIDTH_FULLBAND;
+    default: return -1;
+  }
+}
+}  // namespace
+
 Status validate_opus_config(const EncoderConfig& c) {
   if (c.codec != AudioCodec::kOpus) return invalid_argument("opus encoder: codec must be opus");
   if (c.frame_ms != 10 && c.frame_ms != 20 && c.frame_ms != 40 && c.frame_ms != 60)
@@ -100,6 +114,9 @@ Status validate_opus_config(const EncoderConfig& c) {
                             std::to_string(c.packet_loss_perc));
   if (c.complexity < 0 || c.complexity > 10)
     return invalid_argument("opus encoder: complexity must be in [0, 10], got " + std::to_string(c.complexity));
+  if (opus_bandwidth(c.max_audio_bandwidth_hz) < 0)
+    return invalid_argument("opus encoder: max_audio_bandwidth_hz must be 4000, 6000, 8000, 12000 or 20000, got " +
+                            std::to_string(c.max_audio_bandwidth_hz));
   return {};
 }
 
@@ -117,6 +134,7 @@ StatusOr<std::unique_ptr<OpusAudioEncoder>> OpusAudioEncoder::create(const Encod
       opus_encoder_ctl(enc, OPUS_SET_PACKET_LOSS_PERC(c.packet_loss_perc)),
       opus_encoder_ctl(enc, OPUS_SET_COMPLEXITY(c.complexity)),
       opus_encoder_ctl(enc, OPUS_SET_DTX(c.dtx ? 1 : 0)),
+      opus_encoder_ctl(enc, OPUS_SET_MAX_BANDWIDTH(opus_bandwidth(c.max_audio_bandwidth_hz))),
   };
   for (int r : rc) {
     if (r != OPUS_OK) return invalid_argument(std::string("opus encoder: opus_encoder_ctl failed: ") + opus_strerror(r));

@@ -248,6 +248,33 @@ TEST(CodecOpus, EncoderRejectsBadConfigWithTheField) {
   cfg = {};
   cfg.packet_loss_perc = -1;
   EXPECT_FALSE(make_audio_encoder(cfg).ok());
+  cfg = {};
+  cfg.max_audio_bandwidth_hz = 16000;
+  e = make_audio_encoder(cfg);
+  ASSERT_FALSE(e.ok());
+  EXPECT_NE(e.status().message().find("max_audio_bandwidth_hz"), std::string::npos);
+}
+
+// A narrowband cap (what the session uses for an 8 kHz leg's stream) keeps
+// telephone-band tones at their level and codes nothing above 4 kHz.
+TEST(CodecOpus, NarrowbandCapKeepsTheTelephoneBand) {
+  const size_t n = 48000 * 2;
+  std::vector<int16_t> x = sipmix::testing::sine(440, -16, 48000, n);
+  const std::vector<int16_t> hi = sipmix::testing::sine(2400, -16, 48000, n);
+  const std::vector<int16_t> top = sipmix::testing::sine(9000, -16, 48000, n);
+  for (size_t i = 0; i < n; ++i) x[i] = static_cast<int16_t>(x[i] + hi[i] + top[i]);
+  EncoderConfig cfg;
+  cfg.max_audio_bandwidth_hz = 4000;
+  const auto packets = encode_all(x, cfg);
+  const auto y = decode_all(packets, std::vector<bool>(packets.size()), LossMode::kPlc);
+  const std::span<const int16_t> steady = std::span(y).subspan(9600, 48000);
+  const double l440 = sipmix::testing::tone_dbfs(steady, 440, 48000);
+  const double l2400 = sipmix::testing::tone_dbfs(steady, 2400, 48000);
+  const double l9000 = sipmix::testing::tone_dbfs(steady, 9000, 48000);
+  std::printf("opus narrowband: 440 Hz %.1f, 2400 Hz %.1f, 9000 Hz %.1f dBFS\n", l440, l2400, l9000);
+  EXPECT_NEAR(l440, -16.0, 1.5);
+  EXPECT_NEAR(l2400, -16.0, 1.5);
+  EXPECT_LT(l9000, -50.0);
 }
 
 TEST(CodecOpus, EncoderCountsWrongFrameSize) {
