@@ -16,6 +16,7 @@
 #include "session/audio_input.h"
 #include "session/codec_map.h"
 #include "session/leg.h"
+#include "session/stage_timer.h"
 #include "session/video_input.h"
 
 namespace sipmix {
@@ -80,7 +81,8 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
         talkers_(std::move(talkers)),
         mute_({}, [this](const dtmf::MuteEvent& e) { on_mute_event(e); }),
         streams_(static_cast<size_t>(config.max_streams)),
-        legs_(static_cast<size_t>(config.max_legs)) {
+        legs_(static_cast<size_t>(config.max_legs)),
+        timer_(config.measure_stages) {
     next_audio_us_ = clock_->now_us();
   }
 
@@ -274,30 +276,16 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
 
   void tick() override {
     const int64_t now = clock_->now_us();
-    for (;;) {
-      // The earliest due tick first, audio before video at the same instant.
-      int64_t next = next_audio_us_;
-      Leg* video_leg = nullptr;
-      for (auto& l : legs_)
-        if (l && l->video_encoder && l->next_video_us < next) {
-          next = l->next_video_us;
-          video_leg = l.get();
-        }
-      if (next > now) break;
-      if (video_leg) {
-        video_tick(*video_leg, video_leg->next_video_us);
-        video_leg->next_video_us += video_leg->video_frame_us;
-      } else {
-        audio_tick(next_audio_us_);
-        next_audio_us_ += kAudioTickUs;
-      }
-    }
+    const int64_t t0 = timer_.mark();
+    run_due_ticks(now);
+    if (timer_.enabled()) timer_.add_total(StageTimer::now_ns() - t0);
   }
 
   SessionStats stats() const override {
     SessionStats out;
     out.ticks = ticks_;
     out.distinct_audio_encodes = distinct_encodes_;
+    out.stages = timer_.times();
     for (const auto& s : streams_) {
       if (!s) continue;
       StreamStats st;
@@ -438,9 +426,12 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
       leg.dtmf_tx.emplace(std::move(*tx));
     }
 
-    // The leg's own audio published into the session as Opus.
+    // The leg's own audio published into the session as Opus, coded only up
+    // to the band its codec carries (SILK alone for 8 kHz codecs).
     audio::EncoderConfig oc;
     oc.codec = audio::AudioCodec::kOpus;
+    const int leg_rate_hz = audio::codec_info(codec).sample_rate_hz;
+    oc.max_audio_bandwidth_hz = leg_rate_hz <= 8000 ? 4000 : leg_rate_hz <= 16000 ? 8000 : 20000;
     auto oenc = audio::make_audio_encoder(oc);
     if (!oenc.ok()) return oenc.status();
     leg.session_encoder = std::move(*oenc);
@@ -569,6 +560,28 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     sink_->on_event(e);
   }
 
+  // Runs every audio and video tick due by `now`.
+  void run_due_ticks(int64_t now) {
+    for (;;) {
+      // The earliest due tick first, audio before video at the same instant.
+      int64_t next = next_audio_us_;
+      Leg* video_leg = nullptr;
+      for (auto& l : legs_)
+        if (l && l->video_encoder && l->next_video_us < next) {
+          next = l->next_video_us;
+          video_leg = l.get();
+        }
+      if (next > now) break;
+      if (video_leg) {
+        video_tick(*video_leg, video_leg->next_video_us);
+        video_leg->next_video_us += video_leg->video_frame_us;
+      } else {
+        audio_tick(next_audio_us_);
+        next_audio_us_ += kAudioTickUs;
+      }
+    }
+  }
+
   // ---- audio tick -------------------------------------------------------------
 
   void audio_tick(int64_t t_us) {
@@ -578,7 +591,9 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     for (auto& sp : streams_) {
       if (!sp || !sp->audio) continue;
       Stream& s = *sp;
+      const int64_t t0 = timer_.mark();
       s.has_frame = s.audio->pull(t_us);
+      timer_.add(Stage::kAudioIn, t0);
       const uint32_t id = static_cast<uint32_t>(s.slot);
       if (s.has_frame) (void)mixer_->set_source_frame(id, s.audio->frame());
       talkers_->update(id, s.has_frame && !s.muted ? s.audio->level_dbov() : audio::TalkerDetector::kSilenceDbov);
@@ -591,7 +606,9 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
       drain_leg_events(leg, t_ms);
       drain_leg_rtcp(leg);
       forward_leg_video(leg);
+      int64_t t0 = timer_.mark();
       leg.has_audio_frame = leg.audio_in->pull(t_us);
+      t0 = timer_.add(Stage::kAudioIn, t0);
       if (leg.has_audio_frame) (void)mixer_->set_source_frame(leg.mixer_id, leg.audio_in->frame());
       talkers_->update(leg.mixer_id, leg.has_audio_frame && !leg.muted ? leg.audio_in->level_dbov()
                                                                        : audio::TalkerDetector::kSilenceDbov);
@@ -599,13 +616,16 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
         leg.prompt.next_frame({leg.prompt_frame.data(), audio::kMixFrameSamples});
         (void)mixer_->set_private_frame(leg.mixer_id, leg.prompt_frame.data());
       }
+      timer_.add(Stage::kMix, t0);
       send_to_session(leg);
     }
+    const int64_t t0 = timer_.mark();
     talkers_->end_tick();
     for (auto& sp : streams_)
       if (sp && sp->audio && talkers_->is_active(static_cast<uint32_t>(sp->slot))) sp->last_active_ms = t_ms;
 
     mixer_->mix();
+    timer_.add(Stage::kMix, t0);
 
     // Encode once per distinct (mix, codec): followers reuse the payload.
     for (size_t i = 0; i < legs_.size(); ++i) {
@@ -626,9 +646,11 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     const uint32_t ts_step = static_cast<uint32_t>(info.rtp_clock_hz / 50);
     const uint32_t ts = leg.audio_out.timestamp;
     leg.audio_out.timestamp += ts_step;
+    int64_t t0 = timer_.mark();
     if (leg.dtmf_tx) {
       const size_t n = leg.dtmf_tx->on_audio_tick(ts, leg.audio_out.sequence_number,
                                                   {leg.send_buffer.data(), leg.send_buffer.size()});
+      t0 = timer_.add(Stage::kSend, t0);
       if (n > 0) {
         ++leg.stats.dtmf_packets_sent;
         leg.payload_size = 0;
@@ -643,9 +665,11 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     } else {
       const std::span<const int16_t> mix = mixer_->output(leg.mixer_id);
       const size_t n = leg.to_leg_rate->process(mix, {leg.leg_rate_frame.data(), leg.leg_rate_frame.size()});
+      t0 = timer_.add(Stage::kMix, t0);
       leg.payload_size = n == leg.encoder->frame_samples()
                              ? leg.encoder->encode({leg.leg_rate_frame.data(), n}, {leg.payload.data(), leg.payload.size()})
                              : 0;
+      t0 = timer_.add(Stage::kAudioEncode, t0);
       ++distinct_encodes_;
     }
     if (leg.payload_size == 0) return;
@@ -656,6 +680,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     h.ssrc = leg.audio_out.ssrc;
     const size_t n = rtp::write_rtp(h, {}, {leg.payload.data(), leg.payload_size},
                                     {leg.send_buffer.data(), kMaxPacket});
+    timer_.add(Stage::kSend, t0);
     if (n == 0) return;
     ++leg.stats.audio_packets_sent;
     send_to_leg_rtp(leg, n);
@@ -665,11 +690,20 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
   void send_to_leg_rtp(Leg& leg, size_t size) {
     std::span<uint8_t> buf{leg.send_buffer.data(), leg.send_buffer.size()};
     if (leg.srtp) {
+      const int64_t t0 = timer_.mark();
       const srtp::SrtpOutput r = leg.srtp->protect_rtp(buf, size);
+      timer_.add(Stage::kSend, t0);
       if (!r.ok()) return;
       size = r.size;
     }
-    sink_->on_rtp(leg.config.id, Direction::kToLeg, buf.first(size));
+    emit_rtp(leg.config.id, Direction::kToLeg, buf.first(size));
+  }
+
+  // Every RTP packet leaves through here, so the embedder's time is counted.
+  void emit_rtp(const std::string& id, Direction dir, std::span<const uint8_t> packet) {
+    const int64_t t0 = timer_.mark();
+    sink_->on_rtp(id, dir, packet);
+    timer_.add(Stage::kSink, t0);
   }
 
   void send_to_session(Leg& leg) {
@@ -677,7 +711,9 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     leg.session_out.timestamp += 960;
     if (leg.muted && leg.config.stop_stream_when_muted) return;
     const int16_t* pcm = leg.muted || !leg.has_audio_frame ? leg.silence.data() : leg.audio_in->frame();
+    int64_t t0 = timer_.mark();
     const size_t n = leg.session_encoder->encode({pcm, audio::kMixFrameSamples}, {leg.payload.data(), leg.payload.size()});
+    t0 = timer_.add(Stage::kAudioEncode, t0);
     if (n == 0) return;
     rtp::RtpHeader h;
     h.payload_type = leg.config.session_opus_payload_type;
@@ -686,9 +722,10 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     h.ssrc = leg.session_out.ssrc;
     uint8_t packet[kMaxPacket];
     const size_t size = rtp::write_rtp(h, {}, {leg.payload.data(), n}, packet);
+    timer_.add(Stage::kSend, t0);
     if (size == 0) return;
     ++leg.stats.session_packets_sent;
-    sink_->on_rtp(leg.config.id, Direction::kToSession, {packet, size});
+    emit_rtp(leg.config.id, Direction::kToSession, {packet, size});
   }
 
   void drain_leg_events(Leg& leg, int64_t t_ms) {
@@ -747,7 +784,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     for (;;) {
       const size_t n = leg.video_queue->try_pop({leg.pop_buffer.data(), leg.pop_buffer.size()});
       if (!n) break;
-      sink_->on_rtp(leg.config.id, Direction::kToSession, {leg.pop_buffer.data(), n});
+      emit_rtp(leg.config.id, Direction::kToSession, {leg.pop_buffer.data(), n});
     }
   }
 
@@ -758,7 +795,10 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
     last_video_decode_us_ = t_us;
     for (auto& sp : streams_) {
       if (!sp || !sp->video) continue;
-      if (sp->video->process(t_us)) send_pli(*sp, t_us);
+      const int64_t t0 = timer_.mark();
+      const bool pli = sp->video->process(t_us, &timer_);
+      timer_.add(Stage::kVideoIn, t0);
+      if (pli) send_pli(*sp, t_us);
     }
   }
 
@@ -787,6 +827,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
 
   void video_tick(Leg& leg, int64_t t_us) {
     decode_video(t_us);
+    int64_t t0 = timer_.mark();
     // Candidates: every video stream except the leg's own.
     std::array<video::StreamCandidate, 64> cand;
     size_t n = 0;
@@ -829,8 +870,16 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
       t.highlight = slot.highlight;
     }
     (void)leg.compositor->compose({tiles.data(), count});
+    t0 = timer_.add(Stage::kCompose, t0);
+    if (sink_->wants_composed_frame(leg.config.id, t_us)) {
+      const video::I420View c = leg.compositor->canvas();
+      sink_->on_composed_frame(leg.config.id, t_us, {c.y, c.u, c.v, c.stride_y, c.stride_u, c.stride_v, c.width, c.height});
+      t0 = timer_.add(Stage::kSink, t0);
+    }
     video::EncodedFrame ef;
-    if (!leg.video_encoder->encode(leg.compositor->canvas(), t_us, &ef) || ef.data.empty()) return;
+    const bool encoded = leg.video_encoder->encode(leg.compositor->canvas(), t_us, &ef);
+    t0 = timer_.add(Stage::kVideoEncode, t0);
+    if (!encoded || ef.data.empty()) return;
     ++leg.stats.video_frames_encoded;
     if (ef.keyframe) ++leg.stats.video_keyframes;
     const uint32_t ts = static_cast<uint32_t>(t_us * 9 / 100);
@@ -841,11 +890,12 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
           else return p.packetize(ef.data, ts, *leg.video_packets);
         },
         leg.packetizer);
+    timer_.add(Stage::kSend, t0);
     if (!ok) return;
     for (size_t i = 0; i < leg.video_packets->size(); ++i) {
       const auto pkt = (*leg.video_packets)[i];
       if (!leg.srtp) {  // clear legs take the packet where the packetizer wrote it
-        sink_->on_rtp(leg.config.id, Direction::kToLeg, pkt);
+        emit_rtp(leg.config.id, Direction::kToLeg, pkt);
         continue;
       }
       std::memcpy(leg.send_buffer.data(), pkt.data(), pkt.size());
@@ -866,6 +916,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
   Leg* rtcp_leg_ = nullptr;
   int64_t next_audio_us_ = 0;
   int64_t last_video_decode_us_ = -1;
+  StageTimer timer_;
   uint64_t join_counter_ = 0;
   uint64_t ticks_ = 0;
   uint64_t distinct_encodes_ = 0;

@@ -21,7 +21,7 @@ VideoInput::VideoInput(uint8_t payload_type, std::unique_ptr<JitterBuffer> jitte
                        std::unique_ptr<video::VideoDecoder> decoder, video::VideoCodec codec)
     : payload_type_(payload_type), jitter_(std::move(jitter)), decoder_(std::move(decoder)), assembler_(codec) {}
 
-bool VideoInput::process(int64_t now_us) {
+bool VideoInput::process(int64_t now_us, StageTimer* timer) {
   for (;;) {
     const Playout p = jitter_->pop_due(now_us);
     if (p.kind == PlayoutKind::kNotYet) break;
@@ -33,7 +33,10 @@ bool VideoInput::process(int64_t now_us) {
         assembler_.push(p.packet.sequence_number, p.packet.rtp_timestamp, p.packet.marker, p.packet.payload);
     if (!f) continue;
     if (f->keyframe) requester_.on_keyframe();
-    if (decoder_->decode(f->data) == video::VideoDecoder::Result::kFrame) {
+    const int64_t t0 = timer ? timer->mark() : 0;
+    const video::VideoDecoder::Result r = decoder_->decode(f->data);
+    if (timer && timer->enabled()) timer->move(Stage::kVideoIn, Stage::kVideoDecode, StageTimer::now_ns() - t0);
+    if (r == video::VideoDecoder::Result::kFrame) {
       ++generation_;
       last_frame_us_ = now_us;
     }

@@ -9,6 +9,7 @@
 #include <span>
 
 #include "jitter/jitter_buffer.h"
+#include "session/stage_timer.h"
 #include "sipmix/status.h"
 #include "video/frame_assembler.h"
 #include "video/keyframe_policy.h"
@@ -24,8 +25,9 @@ class VideoInput {
   InsertResult insert(std::span<const uint8_t> packet, int64_t arrival_us) { return jitter_->insert(packet, arrival_us); }
 
   // Tick thread: assembles and decodes everything due. Returns true when a
-  // keyframe request (PLI) should go to the sender now.
-  bool process(int64_t now_us);
+  // keyframe request (PLI) should go to the sender now. With a `timer`, the
+  // decoder's time moves from Stage::kVideoIn to Stage::kVideoDecode.
+  bool process(int64_t now_us, StageTimer* timer = nullptr);
 
   // The last good picture (empty before the first) and a counter that
   // changes with every new decode.

@@ -44,6 +44,8 @@ int main(int argc, char** argv) {
                "with video that presses *6 twice and is force-muted once. Needs no input files");
   app.add_option("-o,--out", opt.out_dir, "Output folder (default: ./sipmix-demo with --demo, ./sipmix-replay otherwise)");
   app.add_flag("--force", opt.force, "Replace an existing output folder that sipmix-replay did not write");
+  app.add_flag("--decode-sent-video", opt.decode_sent_video,
+               "Build the contact sheet by decoding the leg's video as sent (costs a decode per frame)");
   app.add_flag("--no-progress", no_progress, "No progress bar (it only appears on a terminal anyway)");
   app.add_flag("-q,--quiet", quiet, "Print nothing but errors");
   try {

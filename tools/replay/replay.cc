@@ -1,5 +1,7 @@
 #include "tools/replay/replay.h"
 
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -68,7 +70,8 @@ AudioOutCodec out_codec(AudioCodec c) {
 // Everything the session sends, turned into the output files.
 class Outputs final : public SessionSink {
  public:
-  Outputs(const Manifest& m, const fs::path& dir, const Clock& clock) : m_(m), dir_(dir), clock_(clock) {}
+  Outputs(const Manifest& m, const fs::path& dir, const Clock& clock, bool decode_sent_video)
+      : m_(m), dir_(dir), clock_(clock), decode_sent_video_(decode_sent_video) {}
 
   Status open(srtp::SrtpSession* phone) {
     phone_ = phone;
@@ -107,10 +110,12 @@ class Outputs final : public SessionSink {
     session_decoder_ = std::move(*od);
     if (c.video) {
       assembler_.emplace(c.video_codec == VideoCodec::kVp8 ? video::VideoCodec::kVp8 : video::VideoCodec::kH264);
-      auto vd = video::VideoDecoder::create(c.video_codec == VideoCodec::kVp8 ? video::VideoCodec::kVp8
-                                                                              : video::VideoCodec::kH264);
-      if (!vd.ok()) return vd.status();
-      video_decoder_ = std::move(*vd);
+      if (decode_sent_video_) {
+        auto vd = video::VideoDecoder::create(c.video_codec == VideoCodec::kVp8 ? video::VideoCodec::kVp8
+                                                                                : video::VideoCodec::kH264);
+        if (!vd.ok()) return vd.status();
+        video_decoder_ = std::move(*vd);
+      }
       ContactSheet::Config cs;
       cs.interval_us = int64_t{m_.contact_sheet_every_s} * 1000000;
       sheet_ = std::make_unique<ContactSheet>(cs);
@@ -141,6 +146,15 @@ class Outputs final : public SessionSink {
       add_level(published_level_, t, level_dbfs({pcm.data(), n}));
     }
     (void)id;
+  }
+
+  // The contact sheet's snapshots, from the composed canvas unless the sent
+  // video is decoded for it.
+  bool wants_composed_frame(const std::string&, int64_t time_us) override {
+    return sheet_ && !video_decoder_ && sheet_->due(time_us - kStartUs);
+  }
+  void on_composed_frame(const std::string&, int64_t time_us, const PictureView& c) override {
+    note(sheet_->add({c.y, c.u, c.v, c.stride_y, c.stride_u, c.stride_v, c.width, c.height}, time_us - kStartUs));
   }
 
   // Keyframe requests to a participant go back to its sender.
@@ -226,10 +240,10 @@ class Outputs final : public SessionSink {
                         {"undecryptable", undecryptable_}};
     st["session_ticks"] = result->stats.ticks;
     st["distinct_audio_encodes"] = result->stats.distinct_audio_encodes;
-    std::ofstream(dir_ / "stats.json") << st.dump(2) << '\n';
-
     if (sheet_) note(sheet_->write((dir_ / "contact-sheet.png").string()));
     note(write_timeline_png((dir_ / "timeline.png").string(), timeline(end_us)));
+    st["cpu"] = cpu_breakdown(result->stats.stages);  // last, so that it counts the pictures too
+    std::ofstream(dir_ / "stats.json") << st.dump(2) << '\n';
     return first_error_;
   }
 
@@ -243,6 +257,33 @@ class Outputs final : public SessionSink {
   struct Row {
     std::vector<TimePoint> level, delay;
   };
+
+  // Where the replay's CPU went. The session's stages are steady-clock time
+  // on this single thread, the process time is user + system CPU; on a core
+  // of its own the two agree. "not_codec" is everything besides audio and
+  // video decode and encode: the engine, reading the inputs and writing
+  // these outputs.
+  static json cpu_breakdown(const StageTimes& t) {
+    rusage ru{};
+    getrusage(RUSAGE_SELF, &ru);
+    auto sec = [](const timeval& v) { return static_cast<double>(v.tv_sec) + static_cast<double>(v.tv_usec) / 1e6; };
+    const double process_s = sec(ru.ru_utime) + sec(ru.ru_stime);
+    auto s = [](int64_t us) { return static_cast<double>(us) / 1e6; };
+    const double codec_s = s(t.audio_decode_us + t.audio_encode_us + t.video_decode_us + t.video_encode_us);
+    json j;
+    j["process_s"] = process_s;
+    j["session_tick_s"] = s(t.total_us);
+    j["stages_s"] = {{"audio_decode", s(t.audio_decode_us)}, {"audio_in", s(t.audio_in_us)},
+                     {"mix", s(t.mix_us)},                   {"audio_encode", s(t.audio_encode_us)},
+                     {"video_decode", s(t.video_decode_us)}, {"video_in", s(t.video_in_us)},
+                     {"compose", s(t.compose_us)},           {"video_encode", s(t.video_encode_us)},
+                     {"send", s(t.send_us)},                 {"outputs_in_sink", s(t.sink_us)},
+                     {"session_other", s(t.other_us)}};
+    j["replay_outside_tick_s"] = process_s - s(t.total_us);
+    j["codec_s"] = codec_s;
+    j["not_codec_share"] = process_s > 0 ? std::max(0.0, 1.0 - codec_s / process_s) : 0.0;
+    return j;
+  }
 
   void note(const Status& s) {
     if (!s.ok() && first_error_.ok()) first_error_ = s;
@@ -266,7 +307,7 @@ class Outputs final : public SessionSink {
       const video::AssembledFrame* f = assembler_->push(*v);
       if (!f) return;
       note(leg_writer_->write_video(f->data, t, f->keyframe));
-      if (video_decoder_->decode(f->data) == video::VideoDecoder::Result::kFrame && sheet_->due(t))
+      if (video_decoder_ && video_decoder_->decode(f->data) == video::VideoDecoder::Result::kFrame && sheet_->due(t))
         note(sheet_->add(video_decoder_->frame(), t));
     }
   }
@@ -325,6 +366,7 @@ class Outputs final : public SessionSink {
   const Manifest& m_;
   fs::path dir_;
   const Clock& clock_;
+  const bool decode_sent_video_;
   srtp::SrtpSession* phone_ = nullptr;
   std::unique_ptr<MediaWriter> leg_writer_, session_writer_;
   std::unique_ptr<PcapWriter> pcap_;
@@ -440,8 +482,10 @@ StatusOr<ReplayResult> run_replay(const Manifest& m, const ReplayOptions& opt) {
   } cleanup{tmp};
 
   SimulatedClock clock(kStartUs);
-  Outputs outputs(m, tmp, clock);
-  auto session = Session::create(m.session, &clock, &outputs);
+  Outputs outputs(m, tmp, clock, opt.decode_sent_video);
+  SessionConfig session_config = m.session;
+  session_config.measure_stages = true;  // stats.json's "cpu" block
+  auto session = Session::create(session_config, &clock, &outputs);
   if (!session.ok()) return session.status();
   Session& s = **session;
 

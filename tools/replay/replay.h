@@ -18,6 +18,9 @@ struct ReplayOptions {
   std::string out_dir = "sipmix-demo";
   bool progress = true;     // a progress bar when stderr is a terminal
   bool force = false;       // replace an existing output folder not made by us
+  // Build the contact sheet by decoding the leg's video as it was sent (one
+  // more video decode per frame) instead of from the composed canvas.
+  bool decode_sent_video = false;
 };
 
 // What a replay wrote, for the summary printed at the end.

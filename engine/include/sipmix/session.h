@@ -91,6 +91,9 @@ struct SessionConfig {
   int jitter_max_delay_ms = 500;
   int max_streams = 32;             // fixed slots, allocated at creation
   int max_legs = 4;
+  // Time each stage of tick() (SessionStats::stages). Costs about 1 µs per
+  // 20 ms audio tick of a 10-source session; off by default.
+  bool measure_stages = false;
 };
 
 enum class Direction {
@@ -110,6 +113,15 @@ struct Event {
   int duration_ms = 0;   // kDigit
 };
 
+// An 8-bit I420 picture borrowed for the length of a call.
+struct PictureView {
+  const uint8_t* y = nullptr;
+  const uint8_t* u = nullptr;
+  const uint8_t* v = nullptr;
+  int stride_y = 0, stride_u = 0, stride_v = 0;
+  int width = 0, height = 0;  // luma; chroma planes are (width + 1) / 2 by (height + 1) / 2
+};
+
 class SessionSink {
  public:
   virtual ~SessionSink() = default;
@@ -117,6 +129,11 @@ class SessionSink {
   virtual void on_rtp(const std::string& id, Direction dir, std::span<const uint8_t> packet) = 0;
   virtual void on_rtcp(const std::string& id, Direction dir, std::span<const uint8_t> packet) = 0;
   virtual void on_event(const Event& event) = 0;
+  // A leg's composed canvas, for recording or inspection: asked once per
+  // composed frame, just before it is encoded; when the answer is true,
+  // on_composed_frame() gets the canvas, valid during that call only.
+  virtual bool wants_composed_frame(const std::string& /*leg_id*/, int64_t /*time_us*/) { return false; }
+  virtual void on_composed_frame(const std::string& /*leg_id*/, int64_t /*time_us*/, const PictureView& /*canvas*/) {}
 };
 
 // Identifies a stream or leg on the push path without a lookup.
@@ -144,11 +161,31 @@ struct LegStats {
   uint64_t audio_encodes_shared = 0;  // ticks whose encoded packet another leg reused
 };
 
+// Where tick() spent its time since the session started, in microseconds of
+// steady-clock time on the tick thread (SessionConfig::measure_stages; all
+// zero otherwise). On a thread that has its core to itself this is its CPU
+// time. The stages do not overlap; their sum plus other_us is total_us.
+struct StageTimes {
+  int64_t audio_decode_us = 0;  // audio decoders: decode, PLC, FEC
+  int64_t audio_in_us = 0;      // audio jitter buffers, resampling to 48 kHz, levels
+  int64_t mix_us = 0;           // talkers, N-1 mix, limiter, prompts, resampling to leg rates
+  int64_t audio_encode_us = 0;  // the legs' audio codecs and their Opus streams into the session
+  int64_t video_decode_us = 0;  // video decoders
+  int64_t video_in_us = 0;      // video jitter buffers, depacketizing, frame assembly
+  int64_t compose_us = 0;       // layout and composition of the legs' canvases
+  int64_t video_encode_us = 0;  // the legs' video encoders
+  int64_t send_us = 0;          // RTP packetizing, RFC 4733, SRTP protect
+  int64_t sink_us = 0;          // inside SessionSink::on_rtp / on_rtcp: the embedder's time
+  int64_t other_us = 0;         // queues, RTCP, DTMF receive, events, bookkeeping
+  int64_t total_us = 0;
+};
+
 struct SessionStats {
   std::vector<StreamStats> streams;
   std::vector<LegStats> legs;
   uint64_t ticks = 0;
   uint64_t distinct_audio_encodes = 0;
+  StageTimes stages;
 };
 
 class Session {
