@@ -1,19 +1,33 @@
-// One 20 ms audio tick of a 10-source session (10 Opus participants -> one
-// PCMU SIP leg, which also publishes its own audio as Opus), beside the bare
-// codec work such a tick cannot avoid: 10 Opus decodes, 1 PCMU encode and
-// 1 Opus encode. The difference is what the session adds (jitter buffers,
-// resampling, N-1 mix, limiter, RTP). Counter `sessions_per_core` is
-// 20 ms / CPU time per tick.
+// Capacity macro benchmarks, each beside the bare codec work it cannot avoid:
+// - BM_AudioTick10Sources: one 20 ms audio tick of a 10-source session (10
+//   Opus participants -> one PCMU SIP leg, which talks and publishes its own
+//   audio as Opus; `sipmix_leg_silent`: the leg sends nothing) against 10
+//   Opus decodes, 1 PCMU encode and 1 Opus encode of sound (narrowband, as
+//   the session codes a PCMU leg's stream). Counter `sessions_per_core` is
+//   20 ms / CPU time per tick.
+// - BM_VideoLeg: one second of a video SIP leg (9 participants with 640x360
+//   VP8 at 30 fps and Opus -> 1280x720 @ 30 H.264 veryfast 1.5 Mb/s + PCMU)
+//   against 270 VP8 decodes, the same composition and 30 H.264 encodes. Counter
+//   `legs_per_core` is 1 s / CPU time per media second.
+// The sessions run with measure_stages on; counters `share_<stage>` give the
+// fraction of the session's tick time per stage.
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "audio/codec.h"
 #include "audio/resampler.h"
 #include "rtp/rtp_packet.h"
 #include "sipmix/session.h"
+#include "video/compositor.h"
+#include "video/layout.h"
+#include "video/video_decoder.h"
+#include "video/video_encoder.h"
+#include "video/vp8_packetizer.h"
 
 namespace sipmix {
 namespace {
@@ -52,11 +66,32 @@ void set_sessions_per_core(benchmark::State& state) {
       benchmark::Counter(0.020 * static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-void BM_AudioTick10Sources_sipmix(benchmark::State& state) {
+// Fractions of the session's tick time per stage, as counters.
+void set_stage_shares(benchmark::State& state, const StageTimes& t) {
+  if (t.total_us <= 0) return;
+  const double total = static_cast<double>(t.total_us);
+  auto share = [&](const char* name, int64_t us) { state.counters[name] = static_cast<double>(us) / total; };
+  share("share_audio_decode", t.audio_decode_us);
+  share("share_audio_in", t.audio_in_us);
+  share("share_mix", t.mix_us);
+  share("share_audio_encode", t.audio_encode_us);
+  share("share_video_decode", t.video_decode_us);
+  share("share_video_in", t.video_in_us);
+  share("share_compose", t.compose_us);
+  share("share_video_encode", t.video_encode_us);
+  share("share_send", t.send_us + t.sink_us);
+  share("share_other", t.other_us);
+}
+
+// The leg talks (a PCMU tone, so its Opus stream into the session codes
+// sound, as the baseline does) or sends nothing (the stream codes silence).
+void run_audio_tick(benchmark::State& state, bool leg_talking) {
   const auto frames = opus_frames();
   SimulatedClock clock(1'000'000);
   NullSink sink;
-  auto session = std::move(*Session::create({}, &clock, &sink));
+  SessionConfig config;
+  config.measure_stages = true;
+  auto session = std::move(*Session::create(config, &clock, &sink));
   std::vector<PushHandle> h;
   for (int s = 0; s < kSources; ++s) {
     StreamConfig c;
@@ -65,7 +100,22 @@ void BM_AudioTick10Sources_sipmix(benchmark::State& state) {
   }
   LegConfig leg;
   leg.id = "sip";
-  (void)session->add_leg(leg);
+  const PushHandle leg_handle = *session->add_leg(leg);
+  // 50 frames of a 440 Hz tone in PCMU, looped (50 x 20 ms holds whole periods).
+  std::vector<std::vector<uint8_t>> leg_frames;
+  {
+    audio::EncoderConfig pc;
+    pc.codec = audio::AudioCodec::kPcmu;
+    auto pcmu = std::move(*audio::make_audio_encoder(pc));
+    std::vector<int16_t> pcm(160);
+    std::vector<uint8_t> out(160);
+    for (int f = 0; f < 50; ++f) {
+      for (int i = 0; i < 160; ++i) pcm[static_cast<size_t>(i)] = static_cast<int16_t>(4000 * std::sin(2 * M_PI * 440 * (f * 160 + i) / 8000.0));
+      out.resize(160);
+      out.resize(pcmu->encode(pcm, out));
+      leg_frames.push_back(out);
+    }
+  }
   uint8_t pkt[1500];
   uint16_t seq = 0;
   uint32_t ts = 0;
@@ -80,14 +130,27 @@ void BM_AudioTick10Sources_sipmix(benchmark::State& state) {
       const size_t n = rtp::write_rtp(hd, {}, f, pkt);
       session->push_rtp(h[s], {pkt, n});
     }
+    if (leg_talking) {
+      rtp::RtpHeader hd;
+      hd.payload_type = 0;
+      hd.sequence_number = seq;
+      hd.timestamp = static_cast<uint32_t>(seq) * 160;
+      hd.ssrc = 4242;
+      session->push_rtp(leg_handle, {pkt, rtp::write_rtp(hd, {}, leg_frames[seq % 50], pkt)});
+    }
     ++seq;
     ts += 960;
     clock.advance_us(20000);
     session->tick();
   }
   set_sessions_per_core(state);
+  set_stage_shares(state, session->stats().stages);
 }
+
+void BM_AudioTick10Sources_sipmix(benchmark::State& state) { run_audio_tick(state, true); }
 BENCHMARK(BM_AudioTick10Sources_sipmix)->Name("BM_AudioTick10Sources/sipmix");
+void BM_AudioTick10Sources_leg_silent(benchmark::State& state) { run_audio_tick(state, false); }
+BENCHMARK(BM_AudioTick10Sources_leg_silent)->Name("BM_AudioTick10Sources/sipmix_leg_silent");
 
 void BM_AudioTick10Sources_codecs_only(benchmark::State& state) {
   const auto frames = opus_frames();
@@ -96,7 +159,9 @@ void BM_AudioTick10Sources_codecs_only(benchmark::State& state) {
   audio::EncoderConfig pc;
   pc.codec = audio::AudioCodec::kPcmu;
   auto pcmu = std::move(*audio::make_audio_encoder(pc));
-  auto opus = std::move(*audio::make_audio_encoder({}));
+  audio::EncoderConfig oc;
+  oc.max_audio_bandwidth_hz = 4000;
+  auto opus = std::move(*audio::make_audio_encoder(oc));
   std::vector<int16_t> pcm(audio::kMaxDecodedSamples), low(160);
   std::vector<uint8_t> out(1500);
   int f = 0;
@@ -110,6 +175,178 @@ void BM_AudioTick10Sources_codecs_only(benchmark::State& state) {
   set_sessions_per_core(state);
 }
 BENCHMARK(BM_AudioTick10Sources_codecs_only)->Name("BM_AudioTick10Sources/codecs_only");
+
+// ---- video leg -------------------------------------------------------------
+
+constexpr int kVideoSources = 9;
+constexpr int kInputFrames = 60;  // 2 s per participant, looped from its keyframe
+
+// A moving, textured 640x360 picture per participant: diagonal bands that
+// scroll, a bright block that moves, and fixed noise, so that the encoders
+// have real detail to code, as from a camera.
+void draw_input(int who, int frame, video::I420Buffer& b) {
+  video::I420MutableView v = b.mutable_view();
+  uint32_t noise = 0x9E3779B9u * static_cast<uint32_t>(who + 1);
+  const int bx = (frame * 7 + who * 50) % v.width, by = (frame * 3 + who * 30) % v.height;
+  for (int y = 0; y < v.height; ++y)
+    for (int x = 0; x < v.width; ++x) {
+      noise = noise * 1664525u + 1013904223u;
+      const int band = ((x + y + frame * (3 + who)) / 24) & 1;
+      int luma = 40 + 15 * who + band * 70 + static_cast<int>(noise >> 28);
+      if (std::abs(x - bx) < 40 && std::abs(y - by) < 40) luma = 235;
+      v.y[y * v.stride_y + x] = static_cast<uint8_t>(std::min(luma, 255));
+    }
+  for (int y = 0; y < (v.height + 1) / 2; ++y)
+    for (int x = 0; x < (v.width + 1) / 2; ++x) {
+      v.u[y * v.stride_u + x] = static_cast<uint8_t>(128 + 12 * (who - 4) + ((x + frame) & 15));
+      v.v[y * v.stride_v + x] = static_cast<uint8_t>(128 - 10 * (who - 4) + ((y + frame) & 7));
+    }
+}
+
+// kInputFrames VP8 frames per participant (the first a keyframe), 600 kb/s.
+const std::vector<std::vector<std::vector<uint8_t>>>& vp8_inputs() {
+  static const auto inputs = [] {
+    std::vector<std::vector<std::vector<uint8_t>>> out(kVideoSources);
+    video::I420Buffer pic(640, 360);
+    for (int who = 0; who < kVideoSources; ++who) {
+      video::VideoEncoderConfig ec;
+      ec.codec = video::VideoCodec::kVp8;
+      ec.width = 640;
+      ec.height = 360;
+      ec.bitrate_bps = 600'000;
+      auto enc = std::move(*video::VideoEncoder::create(ec));
+      for (int f = 0; f < kInputFrames; ++f) {
+        draw_input(who, f, pic);
+        video::EncodedFrame ef;
+        if (!enc->encode(pic.view(), int64_t{f} * 33333, &ef) || ef.data.empty()) continue;
+        out[static_cast<size_t>(who)].emplace_back(ef.data.begin(), ef.data.end());
+      }
+    }
+    return out;
+  }();
+  return inputs;
+}
+
+void set_legs_per_core(benchmark::State& state) {
+  state.counters["legs_per_core"] =
+      benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_VideoLeg_sipmix(benchmark::State& state) {
+  const auto& video_in = vp8_inputs();
+  const auto audio_in = opus_frames();
+  SimulatedClock clock(1'000'000);
+  NullSink sink;
+  SessionConfig config;
+  config.measure_stages = true;
+  auto session = std::move(*Session::create(config, &clock, &sink));
+  std::vector<PushHandle> audio_h, video_h;
+  std::vector<video::vp8::Packetizer> packetizers;
+  for (int s = 0; s < kVideoSources; ++s) {
+    StreamConfig a;
+    a.id = "p" + std::to_string(s) + "-audio";
+    a.participant = "p" + std::to_string(s);
+    audio_h.push_back(*session->add_stream(a));
+    StreamConfig v = a;
+    v.id = "p" + std::to_string(s) + "-video";
+    v.kind = MediaKind::kVideo;
+    v.video_codec = VideoCodec::kVp8;
+    v.payload_type = 96;
+    v.clock_rate_hz = 90000;
+    video_h.push_back(*session->add_stream(v));
+    video::PacketizerConfig pc;
+    pc.payload_type = 96;
+    pc.ssrc = 1000 + static_cast<uint32_t>(s);
+    packetizers.push_back(*video::vp8::Packetizer::create(pc));
+  }
+  LegConfig leg;
+  leg.id = "sip";
+  leg.video = true;
+  (void)session->add_leg(leg);
+  video::RtpPacketList packets(256);
+  uint8_t pkt[1500];
+  uint16_t seq = 0;
+  uint32_t ts = 0;
+  int64_t media_us = 0;
+  int video_frame = 0;
+  for (auto _ : state) {
+    // One second of media: 50 audio ticks and 30 video frames per participant.
+    for (int tick = 0; tick < 50; ++tick) {
+      const int64_t next_us = media_us + 20000;
+      for (int s = 0; s < kVideoSources; ++s) {
+        rtp::RtpHeader hd;
+        hd.payload_type = 111;
+        hd.sequence_number = seq;
+        hd.timestamp = ts;
+        hd.ssrc = 100 + static_cast<uint32_t>(s);
+        const auto& f = audio_in[static_cast<size_t>(s)][seq % 50];
+        session->push_rtp(audio_h[static_cast<size_t>(s)], {pkt, rtp::write_rtp(hd, {}, f, pkt)});
+      }
+      ++seq;
+      ts += 960;
+      while (int64_t{video_frame} * 1000000 / 30 < next_us) {  // frames captured in this tick
+        const uint32_t vts = static_cast<uint32_t>(int64_t{video_frame} * 3000);
+        for (int s = 0; s < kVideoSources; ++s) {
+          const auto& frames = video_in[static_cast<size_t>(s)];
+          packets.clear();
+          (void)packetizers[static_cast<size_t>(s)].packetize(frames[static_cast<size_t>(video_frame) % frames.size()],
+                                                               vts, packets);
+          for (size_t i = 0; i < packets.size(); ++i) session->push_rtp(video_h[static_cast<size_t>(s)], packets[i]);
+        }
+        ++video_frame;
+      }
+      media_us = next_us;
+      clock.advance_us(20000);
+      session->tick();
+    }
+  }
+  set_legs_per_core(state);
+  set_stage_shares(state, session->stats().stages);
+}
+BENCHMARK(BM_VideoLeg_sipmix)->Name("BM_VideoLeg/sipmix")->Unit(benchmark::kMillisecond)->MinTime(5.0);
+
+// The work one second of that leg cannot avoid, without the session around
+// it: 270 VP8 decodes, the same 3x3 composition (so that the encoder codes the
+// same picture) and 30 H.264 encodes with the leg's settings. The difference
+// to BM_VideoLeg/sipmix is what the session adds: jitter buffers,
+// depacketizing, frame assembly, RTP packetizing, and the audio.
+void BM_VideoLeg_codecs_and_compose(benchmark::State& state) {
+  const auto& video_in = vp8_inputs();
+  std::vector<std::unique_ptr<video::VideoDecoder>> dec;
+  std::vector<video::StreamCandidate> cand;
+  for (int s = 0; s < kVideoSources; ++s) {
+    dec.push_back(std::move(*video::VideoDecoder::create(video::VideoCodec::kVp8)));
+    cand.push_back({static_cast<uint64_t>(s), static_cast<uint64_t>(s), std::nullopt});
+  }
+  video::LayoutManager layout;
+  (void)layout.update(cand, std::nullopt);
+  video::Compositor compositor;
+  (void)compositor.configure({});
+  video::VideoEncoderConfig ec;
+  auto enc = std::move(*video::VideoEncoder::create(ec));
+  std::vector<video::TileInput> tiles(layout.slots().size());
+  int frame = 0;
+  int64_t t_us = 0;
+  for (auto _ : state) {
+    for (int f = 0; f < 30; ++f, ++frame) {
+      for (size_t i = 0; i < tiles.size(); ++i) {
+        const video::LayoutSlot& slot = layout.slots()[i];
+        const auto& frames = video_in[slot.stream_id];
+        (void)dec[slot.stream_id]->decode(frames[static_cast<size_t>(frame) % frames.size()]);
+        tiles[i].stream_id = slot.stream_id;
+        tiles[i].cell = slot.cell;
+        tiles[i].frame = dec[slot.stream_id]->frame();
+        tiles[i].generation = static_cast<uint64_t>(frame) + 1;
+      }
+      (void)compositor.compose(tiles);
+      video::EncodedFrame ef;
+      benchmark::DoNotOptimize(enc->encode(compositor.canvas(), t_us, &ef));
+      t_us += 33333;
+    }
+  }
+  set_legs_per_core(state);
+}
+BENCHMARK(BM_VideoLeg_codecs_and_compose)->Name("BM_VideoLeg/codecs_and_compose")->Unit(benchmark::kMillisecond)->MinTime(5.0);
 
 }  // namespace
 }  // namespace sipmix
