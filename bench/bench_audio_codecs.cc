@@ -79,11 +79,12 @@ void BM_Encode20ms(benchmark::State& state, AudioCodec codec) {
   state.SetItemsProcessed(state.iterations());  // frames
 }
 
-// Default config except the complexity (default 5 is BM_OpusEncode20ms).
-void BM_OpusEncodeComplexity20ms(benchmark::State& state, int complexity) {
+// Opus encode cost by setting: complexity (default 5 is BM_OpusEncode20ms),
+// and the band cap the session uses
+// for a leg's stream into the session (4000 Hz for PCMU/PCMA legs against the
+// default fullband), on the same material.
+void BM_OpusEncodeWith20ms(benchmark::State& state, EncoderConfig cfg) {
   const auto x = material(48000);
-  EncoderConfig cfg;
-  cfg.complexity = complexity;
   auto enc = make_audio_encoder(cfg);
   std::vector<uint8_t> out((*enc)->max_payload_bytes());
   size_t pos = 0;
@@ -93,21 +94,15 @@ void BM_OpusEncodeComplexity20ms(benchmark::State& state, int complexity) {
   }
   state.SetItemsProcessed(state.iterations());
 }
-
-// The band cap the session uses for a leg's stream into the session:
-// 4000 Hz (PCMU/PCMA legs) against the default fullband, same material.
+void BM_OpusEncodeComplexity20ms(benchmark::State& state, int complexity) {
+  EncoderConfig cfg;
+  cfg.complexity = complexity;
+  BM_OpusEncodeWith20ms(state, cfg);
+}
 void BM_OpusEncodeBand20ms(benchmark::State& state, int max_audio_bandwidth_hz) {
-  const auto x = material(48000);
   EncoderConfig cfg;
   cfg.max_audio_bandwidth_hz = max_audio_bandwidth_hz;
-  auto enc = make_audio_encoder(cfg);
-  std::vector<uint8_t> out((*enc)->max_payload_bytes());
-  size_t pos = 0;
-  for (auto _ : state) {
-    benchmark::DoNotOptimize((*enc)->encode(std::span(x).subspan(pos, 960), out));
-    pos = pos + 2 * 960 > x.size() ? 0 : pos + 960;
-  }
-  state.SetItemsProcessed(state.iterations());
+  BM_OpusEncodeWith20ms(state, cfg);
 }
 
 void BM_Decode20ms(benchmark::State& state, AudioCodec codec) {
