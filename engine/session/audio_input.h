@@ -12,11 +12,26 @@
 #include "audio/codec.h"
 #include "audio/mixer.h"
 #include "audio/resampler.h"
+#include "audio/time_stretch.h"
 #include "base/aligned_buffer.h"
 #include "jitter/jitter_buffer.h"
+#include "session/stage_timer.h"
 #include "sipmix/status.h"
 
 namespace sipmix::session {
+
+// What accelerate (time compression of audible audio while the playout
+// delay is above the target; docs/jitter.md) has done. Tick thread.
+struct AccelerateStats {
+  uint64_t ops = 0;              // operations that removed samples (at most one per tick)
+  uint64_t removed_samples = 0;  // 48 kHz samples removed by them (/48 = ms)
+  uint64_t periodic_ops = 0;     // ... of which removed a period of a periodic signal
+  uint64_t declined = 0;         // attempts that removed nothing (a transient: onset, decay)
+  bool active = false;           // the delay is above the target and being brought down
+  // The jitter buffer's current delay plus the 48 kHz samples queued ahead
+  // of the last packet pulled: the delay the listener actually gets.
+  int32_t playout_delay_ms = 0;
+};
 
 struct AudioInputConfig {
   audio::AudioCodec codec = audio::AudioCodec::kOpus;
@@ -25,6 +40,16 @@ struct AudioInputConfig {
   int resampler_quality = 5;
   int min_delay_ms = 20;
   int max_delay_ms = 500;
+  // Accelerate non-silent audio while the playout delay exceeds the target
+  // by more than accelerate_start_ms, until it is within accelerate_stop_ms;
+  // only once the stream has played accelerate_after_ms without a silent
+  // frame: speech, whose talk spurts average about 1 s, is brought down in
+  // its pauses by the jitter buffer, inaudibly; longer spurts and audio that
+  // never pauses by accelerate. At most 25 % of the audio is removed.
+  bool accelerate = true;
+  int accelerate_start_ms = 10;
+  int accelerate_stop_ms = 5;
+  int accelerate_after_ms = 1200;
 };
 
 class AudioInput {
@@ -36,7 +61,9 @@ class AudioInput {
 
   // Tick thread, once per 20 ms: produces this tick's 48 kHz frame. Returns
   // false when the stream has nothing to play (not started, underrun).
-  bool pull(int64_t now_us);
+  // With a `timer`, the decoder's time moves from Stage::kAudioIn to
+  // Stage::kAudioDecode.
+  bool pull(int64_t now_us, StageTimer* timer = nullptr);
   const int16_t* frame() const { return frame_.data(); }
   // Speech level of the last frame in dBov: RFC 6464 when the sender gives
   // it, else measured.
@@ -45,12 +72,20 @@ class AudioInput {
   JitterStats jitter_stats() const { return jitter_->stats(); }
   const audio::CodecStats& codec_stats() const { return decoder_->stats(); }
   uint64_t wrong_payload_type() const { return wrong_pt_; }
+  // Tick thread.
+  const AccelerateStats& accelerate_stats() const { return accel_; }
 
  private:
   AudioInput(const AudioInputConfig& config, std::unique_ptr<JitterBuffer> jitter,
-             std::unique_ptr<audio::AudioDecoder> decoder, audio::Resampler resampler);
+             std::unique_ptr<audio::AudioDecoder> decoder, audio::Resampler resampler, audio::TimeStretch stretch);
   // Decoded codec-rate samples -> 48 kHz into the FIFO.
   void push_decoded(size_t samples);
+  // One jitter-buffer turn decoded into the FIFO; false when nothing was due.
+  bool pull_one(int64_t now_us, StageTimer* timer);
+  // Excess of the playout delay over the target, in 48 kHz samples; updates
+  // accel_.active with hysteresis. Returns how many samples accelerate may
+  // remove this tick (0: not now).
+  size_t accelerate_allowance();
 
   AudioInputConfig config_;
   std::unique_ptr<JitterBuffer> jitter_;
@@ -64,6 +99,16 @@ class AudioInput {
   std::optional<uint8_t> last_rfc6464_;
   bool silent_ = true;
   uint64_t wrong_pt_ = 0;
+  audio::TimeStretch stretch_;
+  AccelerateStats accel_;
+  // FIFO samples queued ahead of the first sample of the last packet pulled
+  // (at that tick); the jitter buffer's delay is that packet's.
+  size_t ahead_samples_ = 0;
+  // Rate limit: samples accelerate may still remove; refilled every tick.
+  size_t accel_credit_ = 0;
+  // Audio played since the last silent frame (an underrun is no silence of
+  // the stream's own).
+  int64_t nonsilent_ms_ = 0;
 };
 
 }  // namespace sipmix::session
