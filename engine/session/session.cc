@@ -305,6 +305,10 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
         st.decoded_frames = s->audio->codec_stats().frames_decoded;
         st.decode_errors = s->audio->codec_stats().decode_errors;
         st.level_dbfs = s->audio->level_dbov();
+        const AccelerateStats& a = s->audio->accelerate_stats();
+        st.accelerate_ops = a.ops;
+        st.accelerated_ms = a.removed_samples * 1000 / audio::kMixSampleRateHz;
+        st.playout_delay_ms = a.playout_delay_ms;
       } else {
         st.decoded_frames = s->video->decoder_stats().frames_decoded;
         st.decode_errors = s->video->decoder_stats().decode_errors;
@@ -592,7 +596,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
       if (!sp || !sp->audio) continue;
       Stream& s = *sp;
       const int64_t t0 = timer_.mark();
-      s.has_frame = s.audio->pull(t_us);
+      s.has_frame = s.audio->pull(t_us, &timer_);
       timer_.add(Stage::kAudioIn, t0);
       const uint32_t id = static_cast<uint32_t>(s.slot);
       if (s.has_frame) (void)mixer_->set_source_frame(id, s.audio->frame());
@@ -607,7 +611,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
       drain_leg_rtcp(leg);
       forward_leg_video(leg);
       int64_t t0 = timer_.mark();
-      leg.has_audio_frame = leg.audio_in->pull(t_us);
+      leg.has_audio_frame = leg.audio_in->pull(t_us, &timer_);
       t0 = timer_.add(Stage::kAudioIn, t0);
       if (leg.has_audio_frame) (void)mixer_->set_source_frame(leg.mixer_id, leg.audio_in->frame());
       talkers_->update(leg.mixer_id, leg.has_audio_frame && !leg.muted ? leg.audio_in->level_dbov()

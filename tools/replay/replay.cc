@@ -219,6 +219,9 @@ class Outputs final : public SessionSink {
                                {"decoded_frames", ss.decoded_frames},
                                {"concealed_frames", ss.concealed_frames},
                                {"decode_errors", ss.decode_errors},
+                               {"accelerate_ops", ss.accelerate_ops},
+                               {"accelerated_ms", ss.accelerated_ms},
+                               {"playout_delay_ms", ss.playout_delay_ms},
                                {"keyframe_requests", ss.keyframe_requests}});
     }
     for (const auto& l : result->stats.legs) {

@@ -150,6 +150,11 @@ struct StreamStats {
   uint64_t concealed_frames = 0, decoded_frames = 0, decode_errors = 0;
   uint64_t keyframe_requests = 0;
   double level_dbfs = -127;
+  // Audio: time compression while the delay is above the target
+  // (docs/jitter.md), and the delay the listener gets (the jitter buffer's
+  // plus the decoded audio queued ahead of it).
+  uint64_t accelerate_ops = 0, accelerated_ms = 0;
+  int playout_delay_ms = 0;
 };
 
 struct LegStats {
