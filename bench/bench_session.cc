@@ -40,8 +40,9 @@ struct NullSink : SessionSink {
   void on_event(const Event&) override {}
 };
 
-// 50 distinct 20 ms Opus frames per source (a tone each), looped.
-std::vector<std::vector<std::vector<uint8_t>>> opus_frames() {
+// 50 distinct 20 ms Opus frames per source (a tone each), looped; the first
+// `silent` sources send Opus-coded digital silence instead.
+std::vector<std::vector<std::vector<uint8_t>>> opus_frames(int silent = 0) {
   audio::EncoderConfig ec;
   auto enc = std::move(*audio::make_audio_encoder(ec));
   std::vector<std::vector<std::vector<uint8_t>>> out(kSources);
@@ -51,7 +52,7 @@ std::vector<std::vector<std::vector<uint8_t>>> opus_frames() {
     double ph = 0;
     for (int f = 0; f < 50; ++f) {
       for (auto& v : pcm) {
-        v = static_cast<int16_t>(3000 * std::sin(ph));
+        v = s < silent ? 0 : static_cast<int16_t>(3000 * std::sin(ph));
         ph += 2 * M_PI * (300 + 100 * s) / 48000;
       }
       const size_t n = enc->encode(pcm, buf);
@@ -85,17 +86,21 @@ void set_stage_shares(benchmark::State& state, const StageTimes& t) {
 
 // The leg talks (a PCMU tone, so its Opus stream into the session codes
 // sound, as the baseline does) or sends nothing (the stream codes silence).
-void run_audio_tick(benchmark::State& state, bool leg_talking) {
-  const auto frames = opus_frames();
+// With `silent` > 0 every packet carries its RFC 6464 level and the first
+// `silent` sources are silent; `skip` lets the session skip their decode.
+void run_audio_tick(benchmark::State& state, bool leg_talking, int silent = 0, bool skip = true) {
+  const auto frames = opus_frames(silent);
   SimulatedClock clock(1'000'000);
   NullSink sink;
   SessionConfig config;
   config.measure_stages = true;
+  config.skip_silent_decode = skip;
   auto session = std::move(*Session::create(config, &clock, &sink));
   std::vector<PushHandle> h;
   for (int s = 0; s < kSources; ++s) {
     StreamConfig c;
     c.id = "p" + std::to_string(s);
+    if (silent > 0) c.audio_level_ext_id = 1;
     h.push_back(*session->add_stream(c));
   }
   LegConfig leg;
@@ -127,7 +132,10 @@ void run_audio_tick(benchmark::State& state, bool leg_talking) {
       hd.timestamp = ts;
       hd.ssrc = 100 + s;
       const auto& f = frames[s][seq % 50];
-      const size_t n = rtp::write_rtp(hd, {}, f, pkt);
+      const uint8_t level[1] = {static_cast<uint8_t>(s < silent ? 127 : 30)};
+      const rtp::HeaderExtensionElement ext{1, level};
+      const size_t n = rtp::write_rtp(
+          hd, silent > 0 ? std::span(&ext, 1) : std::span<const rtp::HeaderExtensionElement>{}, f, pkt);
       session->push_rtp(h[s], {pkt, n});
     }
     if (leg_talking) {
@@ -151,6 +159,13 @@ void BM_AudioTick10Sources_sipmix(benchmark::State& state) { run_audio_tick(stat
 BENCHMARK(BM_AudioTick10Sources_sipmix)->Name("BM_AudioTick10Sources/sipmix");
 void BM_AudioTick10Sources_leg_silent(benchmark::State& state) { run_audio_tick(state, false); }
 BENCHMARK(BM_AudioTick10Sources_leg_silent)->Name("BM_AudioTick10Sources/sipmix_leg_silent");
+// A conference as it mostly is: 2 of the 10 talk, 8 are silent (RFC 6464
+// levels on every packet), the leg talks. Baseline: the same with every
+// packet decoded.
+void BM_AudioTick10Sources_8_silent(benchmark::State& state) { run_audio_tick(state, true, 8, true); }
+BENCHMARK(BM_AudioTick10Sources_8_silent)->Name("BM_AudioTick10Sources/sipmix_8_silent");
+void BM_AudioTick10Sources_8_silent_decode_all(benchmark::State& state) { run_audio_tick(state, true, 8, false); }
+BENCHMARK(BM_AudioTick10Sources_8_silent_decode_all)->Name("BM_AudioTick10Sources/sipmix_8_silent_decode_all");
 
 void BM_AudioTick10Sources_codecs_only(benchmark::State& state) {
   const auto frames = opus_frames();

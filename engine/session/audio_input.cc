@@ -74,12 +74,19 @@ bool AudioInput::pull_one(int64_t now_us, StageTimer* timer) {
       ++wrong_pt_;
       n = decoder_->conceal({decoded_.data(), decoded_.size()});
     } else {
-      n = decoder_->decode(p.packet.payload, {decoded_.data(), decoded_.size()});
+      bool quiet = false;
       if (config_.audio_level_ext_id != 0) {
         if (auto view = rtp::parse_rtp(p.packet.data))
-          if (auto lvl = rtp::parse_audio_level(*view, config_.audio_level_ext_id)) last_rfc6464_ = lvl->level_dbov;
+          if (auto lvl = rtp::parse_audio_level(*view, config_.audio_level_ext_id)) {
+            last_rfc6464_ = lvl->level_dbov;
+            quiet = audio::TalkerDetector::level_from_rfc6464(lvl->level_dbov) < kSilentDbov;
+          }
       }
+      n = quiet ? decode_quiet(p.packet.payload) : decode_sound(p.packet.payload);
     }
+  } else if (skipping_) {  // a lost packet inside silence: more silence
+    n = silence(decoder_->frame_samples());
+    jitter_->report_concealed(1);
   } else {  // kMissing: FEC from the next packet when it is here, else PLC
     JitterPacket next;
     if (decoder_->supports_fec() && jitter_->peek_next(&next) && next.payload_type == config_.payload_type)
@@ -91,6 +98,41 @@ bool AudioInput::pull_one(int64_t now_us, StageTimer* timer) {
   if (timer && timer->enabled()) timer->move(Stage::kAudioIn, Stage::kAudioDecode, StageTimer::now_ns() - t0);
   push_decoded(n);
   return true;
+}
+
+size_t AudioInput::silence(size_t samples) {
+  samples = std::min(samples, decoded_.size());
+  std::fill_n(decoded_.data(), samples, int16_t{0});
+  return samples;
+}
+
+size_t AudioInput::decode_quiet(std::span<const uint8_t> payload) {
+  // The first quiet packet is decoded, so that the decoder has heard the
+  // fade into silence; from the second on the stream plays digital silence
+  // and keeps only the latest packet, to warm the decoder up with.
+  if (!config_.skip_silent_decode || decoder_->codec() != audio::AudioCodec::kOpus || !quiet_before_) {
+    quiet_before_ = true;
+    return decode_sound(payload, /*quiet=*/true);
+  }
+  skipping_ = true;
+  ++skipped_silent_;
+  const size_t keep = std::min(payload.size(), skipped_.size());
+  std::copy_n(payload.data(), keep, skipped_.data());
+  skipped_size_ = keep;
+  return silence(decoder_->frame_samples());
+}
+
+size_t AudioInput::decode_sound(std::span<const uint8_t> payload, bool quiet) {
+  if (skipping_ && skipped_size_ > 0) {
+    // Sound again: let the decoder hear the last skipped packet first, so
+    // that its state (and the overlap into this packet) is that of silence
+    // just before, not of the sound before the pause.
+    (void)decoder_->decode({skipped_.data(), skipped_size_}, {decoded_.data(), decoded_.size()});
+  }
+  skipping_ = false;
+  skipped_size_ = 0;
+  quiet_before_ = quiet;
+  return decoder_->decode(payload, {decoded_.data(), decoded_.size()});
 }
 
 size_t AudioInput::accelerate_allowance() {

@@ -111,6 +111,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
       ac.codec = to_engine(c.audio_codec);
       ac.payload_type = c.payload_type;
       ac.audio_level_ext_id = c.audio_level_ext_id;
+      ac.skip_silent_decode = config_.skip_silent_decode;
       ac.resampler_quality = config_.resampler_quality;
       ac.min_delay_ms = config_.jitter_min_delay_ms;
       ac.max_delay_ms = config_.jitter_max_delay_ms;
@@ -309,6 +310,7 @@ class SessionImpl final : public Session, private rtp::RtcpVisitor {
         st.accelerate_ops = a.ops;
         st.accelerated_ms = a.removed_samples * 1000 / audio::kMixSampleRateHz;
         st.playout_delay_ms = a.playout_delay_ms;
+        st.skipped_silent = s->audio->skipped_silent();
       } else {
         st.decoded_frames = s->video->decoder_stats().frames_decoded;
         st.decode_errors = s->video->decoder_stats().decode_errors;

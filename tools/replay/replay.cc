@@ -222,6 +222,7 @@ class Outputs final : public SessionSink {
                                {"accelerate_ops", ss.accelerate_ops},
                                {"accelerated_ms", ss.accelerated_ms},
                                {"playout_delay_ms", ss.playout_delay_ms},
+                               {"skipped_silent", ss.skipped_silent},
                                {"keyframe_requests", ss.keyframe_requests}});
     }
     for (const auto& l : result->stats.legs) {

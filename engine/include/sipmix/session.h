@@ -94,6 +94,10 @@ struct SessionConfig {
   // Time each stage of tick() (SessionStats::stages). Costs about 1 µs per
   // 20 ms audio tick of a 10-source session; off by default.
   bool measure_stages = false;
+  // Skip decoding Opus packets whose RFC 6464 level says silence (from the
+  // second in a row; StreamConfig::audio_level_ext_id must be set): they
+  // play as digital silence. See AudioInputConfig::skip_silent_decode.
+  bool skip_silent_decode = true;
 };
 
 enum class Direction {
@@ -155,6 +159,7 @@ struct StreamStats {
   // plus the decoded audio queued ahead of it).
   uint64_t accelerate_ops = 0, accelerated_ms = 0;
   int playout_delay_ms = 0;
+  uint64_t skipped_silent = 0;  // audio packets not decoded: their RFC 6464 level said silence
 };
 
 struct LegStats {
