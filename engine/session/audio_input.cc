@@ -110,10 +110,8 @@ size_t AudioInput::decode_quiet(std::span<const uint8_t> payload) {
   // The first quiet packet is decoded, so that the decoder has heard the
   // fade into silence; from the second on the stream plays digital silence
   // and keeps only the latest packet, to warm the decoder up with.
-  if (!config_.skip_silent_decode || decoder_->codec() != audio::AudioCodec::kOpus || !quiet_before_) {
-    quiet_before_ = true;
+  if (!config_.skip_silent_decode || decoder_->codec() != audio::AudioCodec::kOpus || !quiet_before_)
     return decode_sound(payload, /*quiet=*/true);
-  }
   skipping_ = true;
   ++skipped_silent_;
   const size_t keep = std::min(payload.size(), skipped_.size());
