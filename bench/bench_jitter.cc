@@ -180,10 +180,12 @@ void run_threaded(benchmark::State& state, Insert insert, Pop pop) {
     uint8_t buf[1500];
     uint64_t loop = 0;
     size_t i = 0;
+    uint64_t popped_cached = 0;  // reloaded only when the window looks full
     while (!stop.load(std::memory_order_relaxed)) {
       const uint64_t n = loop * Workload::kPattern + w.order[i];
-      if (n > popped_n.load(std::memory_order_acquire) + 200) {
-        std::this_thread::yield();
+      if (n > popped_cached + 200) {
+        popped_cached = popped_n.load(std::memory_order_acquire);
+        if (n > popped_cached + 200) std::this_thread::yield();
         continue;
       }
       const int64_t arrival = w.make(n, buf);
@@ -198,8 +200,7 @@ void run_threaded(benchmark::State& state, Insert insert, Pop pop) {
   uint64_t count = 0;
   for (auto _ : state) {
     uint64_t n = 0;
-    while (!pop(kNow, &n)) {
-    }
+    while (!pop(kNow, &n)) __builtin_ia32_pause();
     popped_n.store(n, std::memory_order_release);
     ++count;
   }

@@ -38,11 +38,6 @@ inline void bump(std::atomic<T>& a, T n = 1) {
   a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
-int64_t floor_div(int64_t a, int64_t b) {
-  const int64_t q = a / b;
-  return (a % b != 0 && (a < 0) != (b < 0)) ? q - 1 : q;
-}
-
 int32_t clamp_us(int64_t v) {
   return static_cast<int32_t>(std::clamp<int64_t>(v, 0, std::numeric_limits<int32_t>::max()));
 }
@@ -84,16 +79,11 @@ JitterBuffer::JitterBuffer(const JitterBufferConfig& c)
       mask_(c.capacity_packets - 1u),
       reset_margin_(std::min<int64_t>(16, c.capacity_packets / 8)),
       max_forward_jump_(std::min<int64_t>(c.max_seq_jump, c.capacity_packets / 2)),
-      window_bucket_us_(std::max<int64_t>(1, int64_t{c.delay_window_ms} * 1000 / kWindowBuckets)),
-      hist_bucket_us_(std::max<int64_t>(1000, (int64_t{c.max_delay_ms} * 1000 + kHistBuckets - 2) /
-                                                  (kHistBuckets - 1))),
-      weight_growth_(1.0 / c.forget_factor),
-      inv_hist_bucket_us_(1.0 / static_cast<double>(hist_bucket_us_)),
       us_per_tick_(1e6 / c.clock_rate_hz),
-      ticks_per_us_(c.clock_rate_hz / 1e6),
       max_ts_jump_ticks_(int64_t{c.max_timestamp_jump_ms} * c.clock_rate_hz / 1000),
-      slots_(new Slot[c.capacity_packets]) {
-  prod_.target_us = clamp_us(int64_t{c.min_delay_ms} * 1000);
+      slots_(new Slot[c.capacity_packets]),
+      prod_(c) {
+  prod_.target_us = prod_.estimator.target_us();
   pshared_.target_delay_us.store(prod_.target_us, std::memory_order_relaxed);
   cons_.frame_us = int64_t{c.frame_duration_ms} * 1000;
 }
@@ -124,9 +114,8 @@ InsertResult JitterBuffer::start_epoch(uint32_t ssrc, uint16_t seq, uint32_t ts,
   p.ts_unwrap.reset();
   p.highest_ts = p.first_ts = p.ts_unwrap.unwrap(ts);
   p.media_origin_us = arrival_us;
-  p.have_transit = false;
   p.probation = false;
-  for (int k = 0; k < kWindowBuckets; ++k) p.win_valid[k] = false;
+  p.estimator.restart_stream();
   // Published before any stamp of the new epoch: the consumer applies it
   // before it can see one of them.
   pshared_.reset_word.store((static_cast<uint64_t>(base) << 16) | p.epoch, std::memory_order_release);
@@ -135,80 +124,19 @@ InsertResult JitterBuffer::start_epoch(uint32_t ssrc, uint16_t seq, uint32_t ts,
 
 void JitterBuffer::update_delay_estimate(int64_t arrival_us, int64_t media_us, int64_t ts_ext) {
   Producer& p = prod_;
-  // RFC 3550 §A.8 interarrival jitter, in timestamp units, scaled by 16.
-  const int64_t arrival_rtp = static_cast<int64_t>(static_cast<double>(arrival_us) * ticks_per_us_);
-  const int64_t transit = arrival_rtp - ts_ext;
-  if (p.have_transit) {
-    int64_t d = transit - p.last_transit_rtp;
-    if (d < 0) d = -d;
-    d = std::min<int64_t>(d, int64_t{1} << 26);
-    const int64_t j = int64_t{p.jitter_q4} + d - ((int64_t{p.jitter_q4} + 8) >> 4);
-    p.jitter_q4 = static_cast<uint32_t>(std::clamp<int64_t>(j, 0, int64_t{1} << 31));
+  DelayEstimator& e = p.estimator;
+  e.update(arrival_us, media_us, ts_ext);
+  // Published only on change: the consumer reads these lines on every call.
+  if (e.jitter_q4() != p.jitter_q4) {
+    p.jitter_q4 = e.jitter_q4();
     pstats_.jitter_q4.store(p.jitter_q4, std::memory_order_relaxed);
   }
-  p.last_transit_rtp = transit;
-  p.have_transit = true;
-
-  // Reference: the fastest transit among packets of the last window.
-  const int64_t transit_us = arrival_us - media_us;
-  int64_t ref = p.ref_offset_us;
-  const int cur = static_cast<int>(p.newest_bucket & (kWindowBuckets - 1));
-  if (p.win_valid[cur] && p.win_id[cur] == p.newest_bucket && arrival_us < p.bucket_end_us) {
-    // Same bucket as the last packet (or an earlier arrival time): only a
-    // new minimum can change the reference.
-    p.win_min[cur] = std::min(p.win_min[cur], transit_us);
-    ref = std::min(ref, transit_us);
-  } else {
-    const int64_t bucket = std::max(floor_div(arrival_us, window_bucket_us_), p.newest_bucket);
-    p.newest_bucket = bucket;
-    p.bucket_start_us = bucket * window_bucket_us_;
-    p.bucket_end_us = p.bucket_start_us + window_bucket_us_;
-    const int k = static_cast<int>(bucket & (kWindowBuckets - 1));
-    if (!p.win_valid[k] || p.win_id[k] != bucket) {
-      p.win_valid[k] = true;
-      p.win_id[k] = bucket;
-      p.win_min[k] = transit_us;
-    } else if (transit_us < p.win_min[k]) {
-      p.win_min[k] = transit_us;
-    }
-    ref = transit_us;
-    for (int i = 0; i < kWindowBuckets; ++i) {
-      if (p.win_valid[i] && p.win_id[i] > bucket - kWindowBuckets && p.win_min[i] < ref) ref = p.win_min[i];
-    }
+  if (e.ref_offset_us() != p.ref_offset_us) {
+    p.ref_offset_us = e.ref_offset_us();
+    pshared_.ref_offset_us.store(p.ref_offset_us, std::memory_order_relaxed);
   }
-  if (ref != p.ref_offset_us) {
-    p.ref_offset_us = ref;
-    pshared_.ref_offset_us.store(ref, std::memory_order_relaxed);
-  }
-
-  // Histogram of relative delay with exponential forgetting. Instead of
-  // scaling every bucket down per packet, the new packet's weight grows;
-  // everything is rescaled when the weight gets large.
-  const int64_t rel = transit_us - ref;
-  const double rel_buckets = static_cast<double>(rel) * inv_hist_bucket_us_;
-  const int b = rel_buckets >= kHistBuckets - 1 ? kHistBuckets - 1 : static_cast<int>(rel_buckets);
-  p.weight *= weight_growth_;
-  p.hist[b] += p.weight;
-  p.total += p.weight;
-  if (b <= p.q) p.cum += p.weight;
-  if (p.weight > 1e150) {
-    const double scale = 1.0 / p.weight;
-    p.cum = 0.0;
-    p.total = 0.0;
-    for (int i = 0; i < kHistBuckets; ++i) {
-      p.hist[i] *= scale;
-      p.total += p.hist[i];
-      if (i <= p.q) p.cum += p.hist[i];
-    }
-    p.weight = 1.0;
-  }
-  const double goal = config_.delay_quantile * p.total;
-  while (p.cum < goal && p.q < kHistBuckets - 1) p.cum += p.hist[++p.q];
-  while (p.q > 0 && p.cum - p.hist[p.q] >= goal) p.cum -= p.hist[p.q--];
-  const int64_t target = std::clamp<int64_t>((p.q + 1) * hist_bucket_us_, int64_t{config_.min_delay_ms} * 1000,
-                                             int64_t{config_.max_delay_ms} * 1000);
-  if (target != p.target_us) {
-    p.target_us = static_cast<int32_t>(target);
+  if (e.target_us() != p.target_us) {
+    p.target_us = e.target_us();
     pshared_.target_delay_us.store(p.target_us, std::memory_order_relaxed);
   }
 }
@@ -315,10 +243,14 @@ InsertResult JitterBuffer::insert(std::span<const uint8_t> pkt, int64_t arrival_
   std::memcpy(s.data, pkt.data(), pkt.size());
   if (index > p.highest_index) {
     // The consumer only tombstones indices below a present one, so nothing
-    // above the highest published index can be tombstoned: a plain store.
+    // above the highest index written can be tombstoned: a plain store.
     s.stamp.store(present_stamp(index), std::memory_order_release);
+    // The bound is published only when this packet leaves a hole behind it.
+    // Every index above the published bound was then written in order, so
+    // the consumer finds those by their stamps alone: an in-order stream
+    // never writes this line.
+    if (index > p.highest_index + 1) pindex_.gap_bound.store(index, std::memory_order_release);
     p.highest_index = index;
-    pshared_.highest_index.store(index, std::memory_order_release);
   } else if (!s.stamp.compare_exchange_strong(cur, present_stamp(index), std::memory_order_release,
                                               std::memory_order_relaxed)) {
     bump(st.late);  // the consumer skipped this index while we copied
@@ -361,10 +293,26 @@ bool JitterBuffer::is_present(int64_t index) const {
   return s.stamp.load(std::memory_order_acquire) == present_stamp(index) && s.epoch == cons_.epoch;
 }
 
-int64_t JitterBuffer::find_present(int64_t from) const {
-  const int64_t hi = std::min(pshared_.highest_index.load(std::memory_order_acquire),
-                              cons_.held_published + capacity_ - 1);
-  for (int64_t i = from; i <= hi; ++i) {
+int64_t JitterBuffer::find_present(int64_t from) {
+  // The stamps say what is present. The producer's gap bound only tells how
+  // far past a missing index to look: every index above it that was written
+  // is contiguous with it (see insert()), so when `from` itself is absent,
+  // anything present after it lies at or below the bound. As in rigtorp's
+  // SPSCQueue, the bound is reloaded (acquire) only when the cached copy
+  // does not find anything.
+  Consumer& c = cons_;
+  const int64_t limit = c.held_published + capacity_ - 1;
+  if (from > limit) return -1;
+  if (is_present(from)) return from;
+  const int64_t hi = std::min(c.cached_bound, limit);
+  for (int64_t i = from + 1; i <= hi; ++i) {
+    if (is_present(i)) return i;
+  }
+  const int64_t h = pindex_.gap_bound.load(std::memory_order_acquire);
+  if (h == c.cached_bound) return -1;
+  c.cached_bound = h;
+  const int64_t hi2 = std::min(h, limit);
+  for (int64_t i = std::max(from, hi) + 1; i <= hi2; ++i) {
     if (is_present(i)) return i;
   }
   return -1;

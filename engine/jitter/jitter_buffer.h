@@ -13,6 +13,7 @@
 
 #include "base/aligned_buffer.h"
 #include "base/seq_num.h"
+#include "jitter/delay_estimator.h"
 #include "sipmix/status.h"
 
 namespace sipmix {
@@ -152,11 +153,13 @@ class JitterBuffer {
 
  private:
   struct Slot;
-  struct alignas(kCacheLine) ProducerShared {  // written by the producer, read by the consumer per call
+  struct alignas(kCacheLine) ProducerShared {  // written by the producer rarely, read by the consumer per call
     std::atomic<uint64_t> reset_word{0};  // (first index of the epoch << 16) | epoch
-    std::atomic<int64_t> highest_index{-1};
     std::atomic<int64_t> ref_offset_us{0};  // fastest transit (arrival - media) in the window
     std::atomic<int32_t> target_delay_us{0};
+  };
+  struct alignas(kCacheLine) ProducerIndex {  // written when a packet leaves a hole, read when the consumer's cache finds nothing
+    std::atomic<int64_t> gap_bound{-1};  // the newest index written above a hole
   };
   struct alignas(kCacheLine) ProducerStats {  // written by the producer, read by stats()
     std::atomic<uint64_t> received{0}, expected{0};
@@ -167,8 +170,6 @@ class JitterBuffer {
   struct alignas(kCacheLine) ConsumerShared {  // written by the consumer, read by the producer when its cache says full
     std::atomic<int64_t> held_pos{0};  // lowest index the consumer may still read
   };
-  static constexpr int kWindowBuckets = 8;
-  static constexpr int kHistBuckets = 256;
   struct alignas(kCacheLine) Producer {  // producer thread only
     bool synced = false;
     uint32_t ssrc = 0;
@@ -188,29 +189,18 @@ class JitterBuffer {
     uint16_t probation_seq = 0;
     uint32_t probation_ssrc = 0;
     TimestampUnwrapper ts_unwrap;
-    bool have_transit = false;
-    int64_t last_transit_rtp = 0;
+    DelayEstimator estimator;
+    // What was last published of the estimator's outputs.
     uint32_t jitter_q4 = 0;
-    // Fastest transit per window bucket.
-    int64_t win_id[kWindowBuckets] = {};
-    int64_t win_min[kWindowBuckets] = {};
-    bool win_valid[kWindowBuckets] = {};
-    int64_t newest_bucket = 0;
-    int64_t bucket_start_us = 0;  // [start, end) of newest_bucket
-    int64_t bucket_end_us = 0;
     int64_t ref_offset_us = 0;
-    // Relative-delay histogram with lazy exponential forgetting: each new
-    // packet adds `weight`, which grows by 1/forget_factor per packet.
-    double hist[kHistBuckets] = {};
-    double weight = 1.0;
-    double total = 0.0;
-    double cum = 0.0;  // sum of hist[0..q]
-    int q = 0;
     int32_t target_us = 0;
+
+    explicit Producer(const JitterBufferConfig& c) : estimator(c) {}
   };
   struct alignas(kCacheLine) Consumer {  // consumer thread only
     int64_t read_pos = 0;
     int64_t held_published = 0;
+    int64_t cached_bound = -1;  // the producer's gap_bound, as last loaded
     uint16_t epoch = 0;
     bool playing = false;
     int64_t next_media_us = 0;
@@ -232,7 +222,7 @@ class JitterBuffer {
   void begin_call();
   void apply_reset(uint64_t word);
   bool is_present(int64_t index) const;
-  int64_t find_present(int64_t from) const;
+  int64_t find_present(int64_t from);
   int64_t tombstone_range(int64_t from, int64_t to);
   void fill(int64_t index, JitterPacket& p) const;
   Playout play(int64_t index, int64_t now_us, int64_t ref_us);
@@ -242,23 +232,20 @@ class JitterBuffer {
   const uint64_t mask_;
   const int64_t reset_margin_;
   const int64_t max_forward_jump_;
-  const int64_t window_bucket_us_;
-  const int64_t hist_bucket_us_;
-  const double weight_growth_;
-  const double inv_hist_bucket_us_;
   const double us_per_tick_;
-  const double ticks_per_us_;
   const int64_t max_ts_jump_ticks_;
   std::unique_ptr<Slot[]> slots_;
 
   // Each side's state and each published index sit on their own cache lines.
   ProducerShared pshared_;
+  ProducerIndex pindex_;
   ProducerStats pstats_;
   ConsumerShared cshared_;
   Producer prod_;
   Consumer cons_;
 
   static_assert(alignof(ProducerShared) == kCacheLine && sizeof(ProducerShared) == kCacheLine);
+  static_assert(alignof(ProducerIndex) == kCacheLine && sizeof(ProducerIndex) == kCacheLine);
   static_assert(alignof(ConsumerShared) == kCacheLine && sizeof(ConsumerShared) == kCacheLine);
   static_assert(alignof(ProducerStats) == kCacheLine && sizeof(ProducerStats) % kCacheLine == 0);
   static_assert(alignof(Producer) == kCacheLine && sizeof(Producer) % kCacheLine == 0);
