@@ -11,6 +11,10 @@
 namespace sipmix {
 
 inline constexpr size_t kCacheLine = 64;
+// Data written by different threads sits this far apart: x86 cores fetch
+// 64-byte lines in 128-byte aligned pairs (the adjacent-line prefetcher), so
+// two lines of one pair still contend.
+inline constexpr size_t kFalseSharingRange = 128;
 
 template <typename T>
 class AlignedBuffer {

@@ -153,24 +153,24 @@ class JitterBuffer {
 
  private:
   struct Slot;
-  struct alignas(kCacheLine) ProducerShared {  // written by the producer rarely, read by the consumer per call
+  struct alignas(kFalseSharingRange) ProducerShared {  // written by the producer rarely, read by the consumer per call
     std::atomic<uint64_t> reset_word{0};  // (first index of the epoch << 16) | epoch
     std::atomic<int64_t> ref_offset_us{0};  // fastest transit (arrival - media) in the window
     std::atomic<int32_t> target_delay_us{0};
   };
-  struct alignas(kCacheLine) ProducerIndex {  // written when a packet leaves a hole, read when the consumer's cache finds nothing
+  struct alignas(kFalseSharingRange) ProducerIndex {  // written when a packet leaves a hole, read when the consumer's cache finds nothing
     std::atomic<int64_t> gap_bound{-1};  // the newest index written above a hole
   };
-  struct alignas(kCacheLine) ProducerStats {  // written by the producer, read by stats()
+  struct alignas(kFalseSharingRange) ProducerStats {  // written by the producer, read by stats()
     std::atomic<uint64_t> received{0}, expected{0};
     std::atomic<uint64_t> late{0}, duplicate{0}, reordered{0}, discarded{0}, malformed{0};
     std::atomic<uint64_t> too_large{0}, resets{0}, ssrc_changes{0};
     std::atomic<uint32_t> jitter_q4{0};
   };
-  struct alignas(kCacheLine) ConsumerShared {  // written by the consumer, read by the producer when its cache says full
+  struct alignas(kFalseSharingRange) ConsumerShared {  // written by the consumer, read by the producer when its cache says full
     std::atomic<int64_t> held_pos{0};  // lowest index the consumer may still read
   };
-  struct alignas(kCacheLine) Producer {  // producer thread only
+  struct alignas(kFalseSharingRange) Producer {  // producer thread only
     bool synced = false;
     uint32_t ssrc = 0;
     uint16_t epoch = 0;
@@ -197,7 +197,7 @@ class JitterBuffer {
 
     explicit Producer(const JitterBufferConfig& c) : estimator(c) {}
   };
-  struct alignas(kCacheLine) Consumer {  // consumer thread only
+  struct alignas(kFalseSharingRange) Consumer {  // consumer thread only
     int64_t read_pos = 0;
     int64_t held_published = 0;
     int64_t cached_bound = -1;  // the producer's gap_bound, as last loaded
@@ -236,7 +236,8 @@ class JitterBuffer {
   const int64_t max_ts_jump_ticks_;
   std::unique_ptr<Slot[]> slots_;
 
-  // Each side's state and each published index sit on their own cache lines.
+  // Each side's state and each published value sit in their own 128-byte
+  // aligned block (kFalseSharingRange).
   ProducerShared pshared_;
   ProducerIndex pindex_;
   ProducerStats pstats_;
@@ -244,12 +245,12 @@ class JitterBuffer {
   Producer prod_;
   Consumer cons_;
 
-  static_assert(alignof(ProducerShared) == kCacheLine && sizeof(ProducerShared) == kCacheLine);
-  static_assert(alignof(ProducerIndex) == kCacheLine && sizeof(ProducerIndex) == kCacheLine);
-  static_assert(alignof(ConsumerShared) == kCacheLine && sizeof(ConsumerShared) == kCacheLine);
-  static_assert(alignof(ProducerStats) == kCacheLine && sizeof(ProducerStats) % kCacheLine == 0);
-  static_assert(alignof(Producer) == kCacheLine && sizeof(Producer) % kCacheLine == 0);
-  static_assert(alignof(Consumer) == kCacheLine && sizeof(Consumer) % kCacheLine == 0);
+  static_assert(alignof(ProducerShared) == kFalseSharingRange && sizeof(ProducerShared) == kFalseSharingRange);
+  static_assert(alignof(ProducerIndex) == kFalseSharingRange && sizeof(ProducerIndex) == kFalseSharingRange);
+  static_assert(alignof(ConsumerShared) == kFalseSharingRange && sizeof(ConsumerShared) == kFalseSharingRange);
+  static_assert(alignof(ProducerStats) == kFalseSharingRange && sizeof(ProducerStats) % kFalseSharingRange == 0);
+  static_assert(alignof(Producer) == kFalseSharingRange && sizeof(Producer) % kFalseSharingRange == 0);
+  static_assert(alignof(Consumer) == kFalseSharingRange && sizeof(Consumer) % kFalseSharingRange == 0);
   static_assert(std::atomic<uint64_t>::is_always_lock_free && std::atomic<int64_t>::is_always_lock_free);
 };
 
