@@ -434,6 +434,49 @@ TEST(JitterBuffer, ConcealedFramesAreReported) {
 }
 
 // Video: 30 fps at 90 kHz, 5 packets per frame, marker on the last one.
+// The producer publishes its scan bound only when a packet leaves a hole;
+// packets appended in order after it are found by their stamps. A consumer
+// that polls between every insert (so its cached bound is always stale) must
+// still see every packet, in order, with each hole reported once.
+TEST(JitterBufferVideo, ConsumerPollingBetweenInsertsSeesEveryPacketAfterHoles) {
+  JitterBufferConfig c;
+  c.capacity_packets = 64;
+  c.clock_rate_hz = 90000;
+  c.min_delay_ms = c.max_delay_ms = 20;
+  auto jb = std::move(JitterBuffer::create(c)).value();
+  // Sequence numbers in arrival order: holes (11, 30-31, 50), a late
+  // fill-in of a hole still open (41 after 42), appends in order, and
+  // sequence numbers crossing 0xFFFF (offset below).
+  std::vector<uint16_t> order;
+  for (uint16_t s = 0; s < 60; ++s) {
+    if (s == 11 || s == 30 || s == 31 || s == 50 || s == 41) continue;
+    order.push_back(s);
+    if (s == 42) order.push_back(41);
+  }
+  constexpr uint16_t kBase = 0xFFE0;
+  constexpr int64_t kNow = int64_t{1} << 50;  // every packet is due at once
+  std::vector<uint16_t> played;
+  uint32_t lost = 0;
+  for (uint16_t s : order) {
+    const auto bytes = make_rtp(static_cast<uint16_t>(kBase + s), 3000u * s, 0x77, 100, false, 96);
+    // 41 arrives after 42 was played: its turn has passed.
+    ASSERT_EQ(jb->insert(bytes, 1000 * s), s == 41 ? InsertResult::kLate : InsertResult::kAccepted) << s;
+    for (int poll = 0; poll < 2; ++poll) {  // the second poll finds nothing
+      Playout p = jb->pop_due(kNow);
+      if (p.kind != PlayoutKind::kPacket) break;
+      EXPECT_TRUE(testing::payload_intact(p.packet));
+      played.push_back(static_cast<uint16_t>(p.packet.sequence_number - kBase));
+      lost += p.lost_before;
+    }
+  }
+  std::vector<uint16_t> expected;
+  for (uint16_t s = 0; s < 60; ++s)
+    if (s != 11 && s != 30 && s != 31 && s != 50 && s != 41) expected.push_back(s);
+  EXPECT_EQ(played, expected);
+  EXPECT_EQ(lost, 5u);  // 11, 30, 31, 41, 50
+  EXPECT_EQ(jb->stats().late, 1u);
+}
+
 TEST(JitterBufferVideo, PopsDuePacketsInOrderWithGapSignalled) {
   JitterBufferConfig c;
   c.capacity_packets = 256;
