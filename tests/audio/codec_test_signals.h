@@ -15,15 +15,12 @@
 
 #include "engine/audio/resampler.h"
 #include "engine/audio/wav_file.h"
+#include "tests/common/test_env.h"
 #include "tests/common/test_paths.h"
 
 namespace sipmix::audio::testing {
 
-// Under sanitizers (SIPMIX_SCALE=ci) the tests process less audio.
-inline bool ci_scale() {
-  const char* s = std::getenv("SIPMIX_SCALE");
-  return s != nullptr && std::string(s) == "ci";
-}
+using sipmix::testing::ci_scale;
 
 // Whole-signal conversion with the filter delay removed (test material only).
 inline std::vector<int16_t> resample_all(const std::vector<int16_t>& x, int from_hz, int to_hz) {

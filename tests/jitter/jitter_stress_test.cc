@@ -13,14 +13,12 @@
 
 #include "jitter/jitter_buffer.h"
 #include "rtp/rtp_packet.h"
+#include "tests/common/test_env.h"
 
 namespace sipmix {
 namespace {
 
-bool ci_scale() {
-  const char* s = std::getenv("SIPMIX_SCALE");
-  return s && std::string(s) == "ci";
-}
+using testing::ci_scale;
 
 // The payload carries the logical packet number n and a check pattern.
 constexpr size_t kPayload = 24;

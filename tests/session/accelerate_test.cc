@@ -20,14 +20,10 @@
 #include "session/audio_input.h"
 #include "session_harness.h"
 #include "tests/common/signal.h"
+#include "tests/common/test_env.h"
 
 namespace sipmix::testing {
 namespace {
-
-bool ci_scale() {
-  const char* s = std::getenv("SIPMIX_SCALE");
-  return s && std::string(s) == "ci";
-}
 
 // The 3 s after the 5 s recovery window cover the target's own fall after
 // the jitter spike (about 6 s after it ends), which the delay must follow;
@@ -36,20 +32,7 @@ struct Timing {
   int warmup_ms = 2000, impaired_ms = 3000, recovery_ms = 5000, check_ms = 3000;
 };
 
-// xorshift64: the same sequence on every platform.
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : s_(seed) {}
-  uint32_t next() {
-    s_ ^= s_ << 13;
-    s_ ^= s_ >> 7;
-    s_ ^= s_ << 17;
-    return static_cast<uint32_t>(s_ >> 16);
-  }
-
- private:
-  uint64_t s_;
-};
+using Rng = XorShift64;
 
 // An Opus tone, never silent unless spurt_ms > 0 (then spurt_ms of tone and
 // pause_ms of silence, like speech); each packet is delivered `delay_ms`

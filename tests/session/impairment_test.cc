@@ -20,6 +20,7 @@
 #include "session_harness.h"
 #include "srtp/srtp_session.h"
 #include "tests/common/signal.h"
+#include "tests/common/test_env.h"
 #include "video/frame_assembler.h"
 #include "video/layout.h"
 #include "video/video_decoder.h"
@@ -27,27 +28,6 @@
 namespace sipmix::testing {
 namespace {
 
-bool ci_scale() {
-  const char* s = std::getenv("SIPMIX_SCALE");
-  return s && std::string(s) == "ci";
-}
-
-// Deterministic across platforms (unlike the <random> distributions).
-class Rng {
- public:
-  explicit Rng(uint64_t seed) : s_(seed * 0x9E3779B97F4A7C15ull + 1) {}
-  uint32_t next() {
-    s_ ^= s_ << 13;
-    s_ ^= s_ >> 7;
-    s_ ^= s_ << 17;
-    return static_cast<uint32_t>(s_ >> 16);
-  }
-  double uniform() { return next() / 4294967296.0; }
-  bool chance(double p) { return uniform() < p; }
-
- private:
-  uint64_t s_;
-};
 
 struct Profile {
   const char* name = "";
@@ -66,7 +46,7 @@ struct Profile {
 class ImpairedSender {
  public:
   ImpairedSender(Session* session, PushHandle handle, double tone_hz, const Profile& profile)
-      : session_(session), handle_(handle), tone_hz_(tone_hz), profile_(profile), rng_(profile.seed) {
+      : session_(session), handle_(handle), tone_hz_(tone_hz), profile_(profile), rng_(profile.seed * 0x9E3779B97F4A7C15ull + 1) {
     audio::EncoderConfig ec;
     ec.codec = audio::AudioCodec::kOpus;
     ec.bitrate_bps = 48000;
@@ -162,7 +142,7 @@ class ImpairedSender {
   PushHandle handle_;
   double tone_hz_;
   Profile profile_;
-  Rng rng_;
+  XorShift64 rng_;
   std::unique_ptr<audio::AudioEncoder> opus_;
   std::deque<Pending> queue_;
   std::optional<std::vector<uint8_t>> held_;

@@ -16,6 +16,7 @@ extern "C" {
 
 #include "rtp/rtp_packet.h"
 #include "tests/common/signal.h"
+#include "tests/common/test_env.h"
 #include "video/frame_assembler.h"
 #include "video/h264_depacketizer.h"
 #include "video/h264_packetizer.h"
@@ -27,16 +28,12 @@ extern "C" {
 namespace sipmix::video {
 namespace {
 
+using testing::ci_scale;
 using testing::psnr;
 
 // libx264's per-encoder statistics and the deliberate corrupt-frame errors
 // are noise in test output.
 const bool kQuietCodecs = (av_log_set_level(AV_LOG_QUIET), true);
-
-bool ci_scale() {
-  const char* s = std::getenv("SIPMIX_SCALE");
-  return s && std::string(s) == "ci";
-}
 
 // A smooth moving pattern with a moving bright square: easy to code well,
 // and every frame differs.
