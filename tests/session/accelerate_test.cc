@@ -40,33 +40,15 @@ using Rng = XorShift64;
 class DelayedTone {
  public:
   explicit DelayedTone(double tone_hz, int spurt_ms = 0, int pause_ms = 0)
-      : tone_hz_(tone_hz), spurt_packets_(spurt_ms / 20), period_packets_((spurt_ms + pause_ms) / 20) {
-    audio::EncoderConfig ec;
-    ec.codec = audio::AudioCodec::kOpus;
-    ec.bitrate_bps = 48000;
-    opus_ = std::move(*audio::make_audio_encoder(ec));
-  }
+      : tone_(tone_hz, 0xACC, 7000, 123456),
+        spurt_packets_(spurt_ms / 20),
+        period_packets_((spurt_ms + pause_ms) / 20) {}
 
   // One 20 ms packet sent at t_ms; delivers the packets arriving by t_ms.
   template <typename Deliver>
   void step(int t_ms, int delay_ms, Deliver&& deliver) {
-    std::vector<int16_t> pcm(960);
     const double amp = spurt_packets_ == 0 || packets_++ % period_packets_ < spurt_packets_ ? 6000 : 0;
-    for (auto& s : pcm) {
-      s = static_cast<int16_t>(std::lround(amp * std::sin(phase_)));
-      phase_ += 2 * std::numbers::pi * tone_hz_ / 48000;
-    }
-    phase_ = std::fmod(phase_, 2 * std::numbers::pi);
-    std::vector<uint8_t> payload(1500);
-    payload.resize(opus_->encode(pcm, payload));
-    rtp::RtpHeader h;
-    h.payload_type = 111;
-    h.sequence_number = seq_++;
-    h.timestamp = ts_;
-    ts_ += 960;
-    h.ssrc = 0xACC;
-    std::vector<uint8_t> pkt(12 + payload.size());
-    pkt.resize(rtp::write_rtp(h, {}, payload, pkt));
+    std::vector<uint8_t> pkt = tone_.next(amp);
     queue_.push_back({t_ms + delay_ms, std::move(pkt)});
     std::stable_sort(queue_.begin(), queue_.end(), [](const Pending& a, const Pending& b) { return a.due_ms < b.due_ms; });
     while (!queue_.empty() && queue_.front().due_ms <= t_ms) {
@@ -80,14 +62,10 @@ class DelayedTone {
     int due_ms;
     std::vector<uint8_t> data;
   };
-  double tone_hz_;
+  OpusToneStream tone_;
   int spurt_packets_, period_packets_;
   int packets_ = 0;
-  std::unique_ptr<audio::AudioEncoder> opus_;
   std::deque<Pending> queue_;
-  uint16_t seq_ = 7000;
-  uint32_t ts_ = 123456;
-  double phase_ = 0;
 };
 
 // The criterion: the first time after the end of the impairment

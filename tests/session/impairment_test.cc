@@ -46,42 +46,26 @@ struct Profile {
 class ImpairedSender {
  public:
   ImpairedSender(Session* session, PushHandle handle, double tone_hz, const Profile& profile)
-      : session_(session), handle_(handle), tone_hz_(tone_hz), profile_(profile), rng_(profile.seed * 0x9E3779B97F4A7C15ull + 1) {
-    audio::EncoderConfig ec;
-    ec.codec = audio::AudioCodec::kOpus;
-    ec.bitrate_bps = 48000;
-    opus_ = std::move(*audio::make_audio_encoder(ec));
-  }
+      : session_(session),
+        handle_(handle),
+        tone_(tone_hz, 0xE7E, 4000, 90000),
+        profile_(profile),
+        rng_(profile.seed * 0x9E3779B97F4A7C15ull + 1) {}
 
   // One 20 ms step at session time t_ms; `impaired_ms` >= 0 while the
   // impairment is on (time since it started).
   void step(int t_ms, int impaired_ms) {
     const bool on = impaired_ms >= 0;
     if (on && profile_.ssrc_change && (impaired_ms == 0 || impaired_ms == impairment_half_ms_)) {
-      ssrc_ = rng_.next() | 1;
-      seq_ = static_cast<uint16_t>(rng_.next());
-      ts_ = rng_.next();
+      tone_.ssrc = rng_.next() | 1;
+      tone_.seq = static_cast<uint16_t>(rng_.next());
+      tone_.ts = rng_.next();
     }
     // Talk spurts: 1.0 s of tone, 0.4 s of silence, like speech: the jitter
     // buffer brings its delay down in the pauses (a never-silent stream is
     // accelerated instead: accelerate_test.cc).
     const double amp = (packets_++ % 70) < 50 ? 6000 : 0;
-    std::vector<int16_t> pcm(960);
-    for (auto& s : pcm) {
-      s = static_cast<int16_t>(std::lround(amp * std::sin(phase_)));
-      phase_ += 2 * std::numbers::pi * tone_hz_ / 48000;
-    }
-    phase_ = std::fmod(phase_, 2 * std::numbers::pi);
-    std::vector<uint8_t> payload(1500);
-    payload.resize(opus_->encode(pcm, payload));
-    rtp::RtpHeader h;
-    h.payload_type = 111;
-    h.sequence_number = seq_++;
-    h.timestamp = ts_;
-    ts_ += 960;
-    h.ssrc = ssrc_;
-    std::vector<uint8_t> pkt(12 + payload.size());
-    pkt.resize(rtp::write_rtp(h, {}, payload, pkt));
+    std::vector<uint8_t> pkt = tone_.next(amp);
 
     if (on && profile_.garbage) {
       for (int k = 0; k < 3; ++k) {
@@ -140,16 +124,11 @@ class ImpairedSender {
 
   Session* session_;
   PushHandle handle_;
-  double tone_hz_;
+  OpusToneStream tone_;
   Profile profile_;
   XorShift64 rng_;
-  std::unique_ptr<audio::AudioEncoder> opus_;
   std::deque<Pending> queue_;
   std::optional<std::vector<uint8_t>> held_;
-  uint32_t ssrc_ = 0xE7E;
-  uint16_t seq_ = 4000;
-  uint32_t ts_ = 90000;
-  double phase_ = 0;
   int impairment_half_ms_ = -1;
   int dropped_ = 0;
   uint64_t packets_ = 0;

@@ -174,6 +174,34 @@ std::vector<int16_t> SessionHarness::session_audio(const std::string& leg_id, in
   return out;
 }
 
+OpusToneStream::OpusToneStream(double tone_hz, uint32_t ssrc_, uint16_t seq_, uint32_t ts_)
+    : ssrc(ssrc_), seq(seq_), ts(ts_), tone_hz_(tone_hz) {
+  audio::EncoderConfig ec;
+  ec.codec = audio::AudioCodec::kOpus;
+  ec.bitrate_bps = 48000;
+  opus_ = std::move(*audio::make_audio_encoder(ec));
+}
+
+std::vector<uint8_t> OpusToneStream::next(double amplitude) {
+  std::vector<int16_t> pcm(960);
+  for (auto& s : pcm) {
+    s = static_cast<int16_t>(std::lround(amplitude * std::sin(phase_)));
+    phase_ += 2 * std::numbers::pi * tone_hz_ / 48000;
+  }
+  phase_ = std::fmod(phase_, 2 * std::numbers::pi);
+  std::vector<uint8_t> payload(1500);
+  payload.resize(opus_->encode(pcm, payload));
+  rtp::RtpHeader h;
+  h.payload_type = 111;
+  h.sequence_number = seq++;
+  h.timestamp = ts;
+  ts += 960;
+  h.ssrc = ssrc;
+  std::vector<uint8_t> pkt(rtp::kRtpHeaderSize + payload.size());
+  pkt.resize(rtp::write_rtp(h, {}, payload, pkt));
+  return pkt;
+}
+
 LegConfig pcmu_leg(bool observe_force_mute) {
   LegConfig c;
   c.id = "sip";

@@ -95,6 +95,24 @@ class SessionHarness {
   int video_phase_ms = 0;
 };
 
+// A tone as 20 ms Opus packets (PT 111, 48 kbit/s), phase-continuous across
+// packets. seq/ts/ssrc are public so a test can jump them.
+class OpusToneStream {
+ public:
+  OpusToneStream(double tone_hz, uint32_t ssrc, uint16_t seq, uint32_t ts);
+  // The next packet, the tone at peak `amplitude` (0: silence).
+  std::vector<uint8_t> next(double amplitude);
+
+  uint32_t ssrc;
+  uint16_t seq;
+  uint32_t ts;
+
+ private:
+  double tone_hz_;
+  double phase_ = 0;
+  std::unique_ptr<audio::AudioEncoder> opus_;
+};
+
 // A PCMU leg (PT 0, 8 kHz) with telephone-event 101 and observeForceMute on.
 LegConfig pcmu_leg(bool observe_force_mute = true);
 // How many events of type `t` the sink got for `id`.
