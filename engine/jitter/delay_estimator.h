@@ -26,6 +26,7 @@ class DelayEstimator {
   int64_t ref_offset_us() const { return ref_offset_us_; }  // fastest transit (arrival - media) in the window
   int32_t target_us() const { return target_us_; }
   uint32_t jitter_q4() const { return jitter_q4_; }  // RFC 3550 §A.8 jitter, timestamp units × 16
+  int64_t bucket_us() const { return hist_bucket_us_; }  // width of one histogram bucket
 
  private:
   static constexpr int kWindowBuckets = 8;
