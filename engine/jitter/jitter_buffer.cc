@@ -38,6 +38,14 @@ inline void bump(std::atomic<T>& a, T n = 1) {
   a.store(a.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
 }
 
+// Stores `v` into a single-writer atomic only when it changed: the
+// consumer reads these lines on every call, and an unchanged line stays
+// shared in both caches.
+template <typename T, typename V>
+inline void publish_if_changed(std::atomic<T>& a, V v) {
+  if (a.load(std::memory_order_relaxed) != static_cast<T>(v)) a.store(static_cast<T>(v), std::memory_order_relaxed);
+}
+
 int32_t clamp_us(int64_t v) {
   return static_cast<int32_t>(std::clamp<int64_t>(v, 0, std::numeric_limits<int32_t>::max()));
 }
@@ -83,8 +91,7 @@ JitterBuffer::JitterBuffer(const JitterBufferConfig& c)
       max_ts_jump_ticks_(int64_t{c.max_timestamp_jump_ms} * c.clock_rate_hz / 1000),
       slots_(new Slot[c.capacity_packets]),
       prod_(c) {
-  prod_.target_us = prod_.estimator.target_us();
-  pshared_.target_delay_us.store(prod_.target_us, std::memory_order_relaxed);
+  pshared_.target_delay_us.store(prod_.estimator.target_us(), std::memory_order_relaxed);
   cons_.frame_us = int64_t{c.frame_duration_ms} * 1000;
 }
 
@@ -123,22 +130,11 @@ InsertResult JitterBuffer::start_epoch(uint32_t ssrc, uint16_t seq, uint32_t ts,
 }
 
 void JitterBuffer::update_delay_estimate(int64_t arrival_us, int64_t media_us, int64_t ts_ext) {
-  Producer& p = prod_;
-  DelayEstimator& e = p.estimator;
+  DelayEstimator& e = prod_.estimator;
   e.update(arrival_us, media_us, ts_ext);
-  // Published only on change: the consumer reads these lines on every call.
-  if (e.jitter_q4() != p.jitter_q4) {
-    p.jitter_q4 = e.jitter_q4();
-    pstats_.jitter_q4.store(p.jitter_q4, std::memory_order_relaxed);
-  }
-  if (e.ref_offset_us() != p.ref_offset_us) {
-    p.ref_offset_us = e.ref_offset_us();
-    pshared_.ref_offset_us.store(p.ref_offset_us, std::memory_order_relaxed);
-  }
-  if (e.target_us() != p.target_us) {
-    p.target_us = e.target_us();
-    pshared_.target_delay_us.store(p.target_us, std::memory_order_relaxed);
-  }
+  publish_if_changed(pstats_.jitter_q4, e.jitter_q4());
+  publish_if_changed(pshared_.ref_offset_us, e.ref_offset_us());
+  publish_if_changed(pshared_.target_delay_us, e.target_us());
 }
 
 InsertResult JitterBuffer::insert(std::span<const uint8_t> pkt, int64_t arrival_us) {

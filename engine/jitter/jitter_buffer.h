@@ -189,11 +189,7 @@ class JitterBuffer {
     uint16_t probation_seq = 0;
     uint32_t probation_ssrc = 0;
     TimestampUnwrapper ts_unwrap;
-    DelayEstimator estimator;
-    // What was last published of the estimator's outputs.
-    uint32_t jitter_q4 = 0;
-    int64_t ref_offset_us = 0;
-    int32_t target_us = 0;
+    DelayEstimator estimator;  // its outputs are published into pshared_/pstats_ when they change
 
     explicit Producer(const JitterBufferConfig& c) : estimator(c) {}
   };
