@@ -83,9 +83,8 @@ JitterBufferConfig single_thread_config() {
 // now - reference transit - media time >= target. The delay estimate is
 // sipmix's own DelayEstimator. It runs under the lock, because whether a
 // packet counts (not a duplicate, not late) is known only there; parsing,
-// unwrapping and the copy of the bytes happen before the lock. SSRC changes
-// and jump probation are not exercised by this workload and not implemented
-// here.
+// unwrapping and the copy of the bytes happen before the lock. It leaves out
+// SSRC changes and jump probation, which this workload does not exercise.
 class MutexMapJitterBuffer {
  public:
   explicit MutexMapJitterBuffer(const JitterBufferConfig& c) : estimator_(c), us_per_tick_(1e6 / c.clock_rate_hz) {}
