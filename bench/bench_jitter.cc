@@ -124,6 +124,21 @@ class MutexMapJitterBuffer {
     target_us_ = estimator_.target_us();
     return true;
   }
+  JitterStats stats() {
+    std::lock_guard<std::mutex> lock(mu_);
+    JitterStats s;
+    s.received = received_;
+    s.expected = highest_ >= lowest_ ? static_cast<uint64_t>(highest_ - lowest_ + 1) : 0;
+    s.lost = static_cast<int64_t>(s.expected) - static_cast<int64_t>(s.received);
+    s.late = late_;
+    s.duplicate = duplicate_;
+    s.reordered = reordered_;
+    s.played = played_;
+    s.missing = missing_;
+    s.jitter_rtp = estimator_.jitter_q4() >> 4;
+    s.target_delay_ms = static_cast<int32_t>(target_us_ / 1000);
+    return s;
+  }
   // Pops the first packet if it is due; fills `out`.
   bool pop_due(int64_t now_us, std::vector<uint8_t>* out) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -166,6 +181,7 @@ struct SipmixUnderTest {
   std::unique_ptr<JitterBuffer> jb;
   explicit SipmixUnderTest(const JitterBufferConfig& c) : jb(std::move(JitterBuffer::create(c)).value()) {}
   void insert(std::span<const uint8_t> p, int64_t t) { benchmark::DoNotOptimize(jb->insert(p, t)); }
+  JitterStats stats() const { return jb->stats(); }
   // Pops one due packet if there is one: its packet number into *n.
   bool pop(int64_t now, uint64_t* n, uint64_t* bytes) {
     const Playout p = jb->pop_due(now);
@@ -182,6 +198,7 @@ struct MutexMapUnderTest {
   SeqUnwrapper unwrap;
   explicit MutexMapUnderTest(const JitterBufferConfig& c) : jb(c) {}
   void insert(std::span<const uint8_t> p, int64_t t) { benchmark::DoNotOptimize(jb.insert(p, t)); }
+  JitterStats stats() { return jb.stats(); }
   bool pop(int64_t now, uint64_t* n, uint64_t* bytes) {
     if (!jb.pop_due(now, &out)) return false;
     *n = static_cast<uint64_t>(unwrap.unwrap(rtp::read_u16(out.data() + 2)));
@@ -210,7 +227,13 @@ void run_single_thread(benchmark::State& state) {
   }
   benchmark::DoNotOptimize(bytes);
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()));
-  state.counters["popped_per_insert"] = static_cast<double>(popped) / static_cast<double>(state.iterations());
+  // The same decisions on both sides show the same semantics.
+  const double inserts = static_cast<double>(state.iterations());
+  const JitterStats st = b.stats();
+  state.counters["popped_per_insert"] = static_cast<double>(popped) / inserts;
+  state.counters["dropped_per_insert"] = static_cast<double>(st.late + st.duplicate) / inserts;
+  state.counters["reordered_per_insert"] = static_cast<double>(st.reordered) / inserts;
+  state.counters["target_ms"] = st.target_delay_ms;
 }
 
 // Two threads, as the buffer is used: a producer thread (the network side)
