@@ -1,0 +1,98 @@
+// The seam between sipmixd's REST tier and its call layer.
+//
+// The REST tier (gateway/rest/) validates a request, checks its JWT and the
+// client token, generates the ids, and then talks to the call layer only
+// through `Calls`. The call layer (gateway/sip/, gateway/media/) owns the SIP
+// dialogs (sofia-sip, on its own thread), the RTP sockets and the session
+// workers that drive each sipmix::Session.
+//
+// Threads: every `Calls` method may be called from any REST thread and never
+// blocks on the network: it validates, posts the work to the owning thread
+// and returns. `CallObserver` callbacks arrive on the call layer's threads
+// and must not block either (the callback outbox queues and returns).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "sipmix/status.h"
+
+namespace sipmix::gw {
+
+// What a validated POST /v2/project/{appId}/dial asks for.
+struct DialRequest {
+  std::string project_id;
+  std::string session_id;
+  std::string connection_data;  // from the client token: the SIP connection's data
+  std::string uri;              // sip:/sips: URI, ";transport=tls" selects TLS signalling
+  std::string from;             // "user@host"; a numeric user is the caller number
+  std::vector<std::pair<std::string, std::string>> headers;  // checked: token names, no CR/LF
+  std::optional<std::string> auth_username;
+  std::optional<std::string> auth_password;
+  bool secure = false;              // SRTP (SDES) media
+  bool video = false;               // composed grid to the leg, the leg's video into the session
+  bool observe_force_mute = false;  // *6 and moderator force mute act on the leg
+  std::vector<std::string> streams; // stream ids the leg hears and sees; empty: all
+};
+
+// The ids a dial creates; every later request names the call by connection_id.
+struct CallIds {
+  std::string id;             // the call (SIP leg) id
+  std::string connection_id;  // the SIP participant's connection in the session
+  std::string stream_id;      // the SIP participant's stream in the session
+};
+
+// callUpdated states (GATEWAY.md §1.2).
+enum class CallState { kDialing, kRinging, kActive, kOnHold, kHangup };
+const char* to_string(CallState s);
+
+// callDestroyed reason codes besides SIP status codes.
+inline constexpr int kReasonNormal = 700;
+inline constexpr int kReasonUnexpected = 703;
+inline constexpr int kReasonMediaTimeout = 704;
+inline constexpr int kReasonMaxDuration = 705;
+inline constexpr int kReasonMaxInactive = 706;
+
+struct CallInfo {
+  CallIds ids;
+  std::string session_id;
+  std::string project_id;
+  std::string connection_data;
+  CallState state = CallState::kDialing;
+  bool muted = false;
+  int64_t created_at_ms = 0;  // Unix time
+};
+
+class CallObserver {
+ public:
+  virtual ~CallObserver() = default;
+  virtual void on_call_created(const CallInfo& call) = 0;
+  virtual void on_call_updated(const CallInfo& call) = 0;  // call.state changed
+  virtual void on_call_destroyed(const CallInfo& call, int reason_code, const std::string& reason_message) = 0;
+  virtual void on_mute_forced(const CallInfo& call, bool muted) = 0;
+};
+
+class Calls {
+ public:
+  virtual ~Calls() = default;
+  // Starts a call: the leg's connection and stream exist in the session from
+  // the moment this returns OK (before the SIP side answers). Errors:
+  // kUnavailable (limits, draining), kInvalidArgument (naming the field).
+  virtual Status dial(const CallIds& ids, const DialRequest& request) = 0;
+  // CANCEL before the answer, BYE after it. kNotFound for an unknown connection.
+  virtual Status hang_up(const std::string& session_id, const std::string& connection_id) = 0;
+  // Moderator force mute of one SIP leg (acts only with observe_force_mute).
+  virtual Status force_mute(const std::string& session_id, const std::string& connection_id, bool muted) = 0;
+  // Digits 0-9 * # p, as RFC 4733 events to one leg.
+  virtual Status play_dtmf(const std::string& session_id, const std::string& connection_id,
+                           const std::string& digits) = 0;
+  virtual std::optional<CallInfo> find(const std::string& session_id, const std::string& connection_id) const = 0;
+  virtual std::vector<CallInfo> calls_in_session(const std::string& session_id) const = 0;
+  // Stops taking dials; live calls continue until they end.
+  virtual void drain() = 0;
+};
+
+}  // namespace sipmix::gw
