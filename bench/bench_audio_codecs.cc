@@ -12,10 +12,10 @@
 #include <numbers>
 #include <vector>
 
-#include "engine/audio/codec.h"
-#include "engine/audio/g7xx_codec.h"
-#include "engine/audio/prompt.h"
-#include "engine/audio/resampler.h"
+#include "audio_codec/codec.h"
+#include "audio_codec/g7xx_codec.h"
+#include "audio_dsp/prompt.h"
+#include "audio_dsp/resampler.h"
 
 namespace sipmix::audio {
 namespace {

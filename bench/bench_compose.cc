@@ -17,9 +17,9 @@ extern "C" {
 #include <random>
 #include <vector>
 
-#include "video/compositor.h"
-#include "video/i420.h"
-#include "video/layout.h"
+#include "compose/compositor.h"
+#include "base/i420.h"
+#include "compose/layout.h"
 
 namespace sipmix {
 namespace {

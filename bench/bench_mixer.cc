@@ -15,7 +15,7 @@
 #include <string>
 #include <vector>
 
-#include "audio/mixer.h"
+#include "mix/mixer.h"
 #include "base/aligned_buffer.h"
 #include "simd/cpu.h"
 #include "simd/mix.h"

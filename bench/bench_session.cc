@@ -19,15 +19,15 @@
 #include <cstring>
 #include <vector>
 
-#include "audio/codec.h"
-#include "audio/resampler.h"
+#include "audio_codec/codec.h"
+#include "audio_dsp/resampler.h"
 #include "rtp/rtp_packet.h"
 #include "sipmix/session.h"
-#include "video/compositor.h"
-#include "video/layout.h"
-#include "video/video_decoder.h"
-#include "video/video_encoder.h"
-#include "video/vp8_packetizer.h"
+#include "compose/compositor.h"
+#include "compose/layout.h"
+#include "video_codec/video_decoder.h"
+#include "video_codec/video_encoder.h"
+#include "rtp_payload/vp8_packetizer.h"
 
 namespace sipmix {
 namespace {

@@ -13,7 +13,7 @@
 #include <numbers>
 #include <vector>
 
-#include "audio/time_stretch.h"
+#include "audio_dsp/time_stretch.h"
 
 namespace sipmix {
 namespace {

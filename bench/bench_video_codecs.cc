@@ -14,8 +14,8 @@ extern "C" {
 #include <memory>
 #include <vector>
 
-#include "video/video_decoder.h"
-#include "video/video_encoder.h"
+#include "video_codec/video_decoder.h"
+#include "video_codec/video_encoder.h"
 
 namespace sipmix::video {
 namespace {

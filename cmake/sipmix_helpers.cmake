@@ -4,6 +4,14 @@
 
 set_property(GLOBAL PROPERTY SIPMIX_COMPONENTS "")
 
+# The engine's internal include roots. Linked PRIVATE by the engine's own
+# components, and by white-box code only: unit tests, fuzz targets and
+# benchmarks of internal parts. Tools and the gateway use engine/include/.
+add_library(sipmix_internal_headers INTERFACE)
+target_include_directories(sipmix_internal_headers INTERFACE
+  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/engine>
+  $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>)
+
 # sipmix_component(<name> [DEPS <targets>...])
 # Sources: every *.cc in the calling folder.
 function(sipmix_component name)
@@ -14,11 +22,10 @@ function(sipmix_component name)
     file(WRITE ${_srcs} "// sipmix_${name} has no sources yet\n")
   endif()
   add_library(sipmix_${name} STATIC ${_srcs})
-  target_include_directories(sipmix_${name} PUBLIC
-    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/engine/include>
-    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/engine>
-    $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}>)
-  target_link_libraries(sipmix_${name} PUBLIC ${A_DEPS})
+  # Users see the public API only; the engine's internals ("<component>/x.h"
+  # from engine/, "simd/x.h" from the top) are private to the engine.
+  target_include_directories(sipmix_${name} PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/engine/include>)
+  target_link_libraries(sipmix_${name} PUBLIC ${A_DEPS} PRIVATE sipmix_internal_headers)
   set_property(GLOBAL APPEND PROPERTY SIPMIX_COMPONENTS sipmix_${name})
 endfunction()
 

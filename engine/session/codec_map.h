@@ -2,9 +2,9 @@
 // (audio/codec.h, video/video_decoder.h). Pure functions; any thread.
 #pragma once
 
-#include "audio/codec.h"
+#include "audio_codec/codec.h"
 #include "sipmix/session.h"
-#include "video/video_decoder.h"
+#include "video_codec/video_decoder.h"
 
 namespace sipmix::session {
 

@@ -11,22 +11,22 @@
 #include <optional>
 #include <variant>
 
-#include "audio/codec.h"
-#include "audio/prompt.h"
-#include "audio/resampler.h"
+#include "audio_codec/codec.h"
+#include "audio_dsp/prompt.h"
+#include "audio_dsp/resampler.h"
 #include "base/aligned_buffer.h"
 #include "base/spsc_queue.h"
 #include "dtmf/feature_code_matcher.h"
 #include "dtmf/rfc4733_receiver.h"
 #include "dtmf/rfc4733_sender.h"
-#include "session/audio_input.h"
+#include "receive/audio_input.h"
 #include "sipmix/session.h"
 #include "srtp/srtp_session.h"
-#include "video/compositor.h"
-#include "video/h264_packetizer.h"
-#include "video/layout.h"
-#include "video/video_encoder.h"
-#include "video/vp8_packetizer.h"
+#include "compose/compositor.h"
+#include "rtp_payload/h264_packetizer.h"
+#include "compose/layout.h"
+#include "video_codec/video_encoder.h"
+#include "rtp_payload/vp8_packetizer.h"
 
 namespace sipmix::session {
 

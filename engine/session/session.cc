@@ -8,16 +8,16 @@
 #include <optional>
 #include <variant>
 
-#include "audio/mixer.h"
-#include "audio/talker.h"
+#include "mix/mixer.h"
+#include "mix/talker.h"
 #include "dtmf/mute_controller.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp_packet.h"
-#include "session/audio_input.h"
+#include "receive/audio_input.h"
 #include "session/codec_map.h"
 #include "session/leg.h"
-#include "session/stage_timer.h"
-#include "session/video_input.h"
+#include "base/stage_timer.h"
+#include "receive/video_input.h"
 
 namespace sipmix {
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/video/i420.h"
+#include "base/i420.h"
 
 namespace sipmix::replay::testing {
 

@@ -15,9 +15,9 @@
 #include <numbers>
 #include <string>
 
-#include "audio/codec.h"
+#include "audio_codec/codec.h"
 #include "rtp/rtp_packet.h"
-#include "session/audio_input.h"
+#include "receive/audio_input.h"
 #include "session_harness.h"
 #include "tests/common/signal.h"
 #include "tests/common/test_env.h"

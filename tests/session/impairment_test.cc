@@ -21,9 +21,9 @@
 #include "srtp/srtp_session.h"
 #include "tests/common/signal.h"
 #include "tests/common/test_env.h"
-#include "video/frame_assembler.h"
-#include "video/layout.h"
-#include "video/video_decoder.h"
+#include "rtp_payload/frame_assembler.h"
+#include "compose/layout.h"
+#include "video_codec/video_decoder.h"
 
 namespace sipmix::testing {
 namespace {

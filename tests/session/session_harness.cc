@@ -4,7 +4,7 @@
 #include <cmath>
 #include <numbers>
 
-#include "audio/resampler.h"
+#include "audio_dsp/resampler.h"
 #include "session/codec_map.h"
 
 namespace sipmix::testing {

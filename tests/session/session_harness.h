@@ -10,12 +10,12 @@
 #include <string>
 #include <vector>
 
-#include "audio/codec.h"
+#include "audio_codec/codec.h"
 #include "rtp/rtp_packet.h"
 #include "sipmix/session.h"
-#include "video/i420.h"
-#include "video/video_encoder.h"
-#include "video/vp8_packetizer.h"
+#include "base/i420.h"
+#include "video_codec/video_encoder.h"
+#include "rtp_payload/vp8_packetizer.h"
 
 namespace sipmix::testing {
 

@@ -7,8 +7,8 @@
 #include <fstream>
 
 #include "session_harness.h"
-#include "video/frame_assembler.h"
-#include "video/layout.h"
+#include "rtp_payload/frame_assembler.h"
+#include "compose/layout.h"
 
 namespace sipmix::testing {
 namespace {

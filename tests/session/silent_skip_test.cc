@@ -10,9 +10,9 @@
 #include <cstdio>
 #include <vector>
 
-#include "audio/codec.h"
+#include "audio_codec/codec.h"
 #include "rtp/rtp_packet.h"
-#include "session/audio_input.h"
+#include "receive/audio_input.h"
 #include "tests/common/signal.h"
 
 namespace sipmix::session {

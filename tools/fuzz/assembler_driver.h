@@ -8,8 +8,8 @@
 #include <cstddef>
 #include <cstdint>
 
-#include "video/frame_assembler.h"
-#include "video/video_decoder.h"
+#include "rtp_payload/frame_assembler.h"
+#include "video_codec/video_decoder.h"
 
 namespace sipmix::fuzz {
 

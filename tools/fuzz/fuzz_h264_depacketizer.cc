@@ -2,7 +2,7 @@
 // FU-A) and frame assembler (input format in assembler_driver.h), and the
 // Annex-B scanners on the raw bytes.
 #include "tools/fuzz/assembler_driver.h"
-#include "video/h264_depacketizer.h"
+#include "rtp_payload/h264_depacketizer.h"
 
 using namespace sipmix::video;
 

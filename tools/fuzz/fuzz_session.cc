@@ -24,15 +24,15 @@
 #include <string>
 #include <vector>
 
-#include "audio/codec.h"
+#include "audio_codec/codec.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp_packet.h"
 #include "sipmix/session.h"
 #include "srtp/srtp_session.h"
-#include "video/h264_packetizer.h"
-#include "video/i420.h"
-#include "video/video_encoder.h"
-#include "video/vp8_packetizer.h"
+#include "rtp_payload/h264_packetizer.h"
+#include "base/i420.h"
+#include "video_codec/video_encoder.h"
+#include "rtp_payload/vp8_packetizer.h"
 
 #define SIPMIX_FUZZ_CHECK(cond)                                                     \
   do {                                                                              \

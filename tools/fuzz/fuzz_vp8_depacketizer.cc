@@ -2,7 +2,7 @@
 // format in assembler_driver.h), and the descriptor/frame-header parsers on
 // the raw bytes.
 #include "tools/fuzz/assembler_driver.h"
-#include "video/vp8_payload.h"
+#include "rtp_payload/vp8_payload.h"
 
 using namespace sipmix::video;
 

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "engine/video/i420.h"
+#include "base/i420.h"
 #include "tools/replay/picture.h"
 
 namespace sipmix::replay {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "engine/video/i420.h"
+#include "base/i420.h"
 #include "sipmix/status.h"
 
 struct SwsContext;  // libswscale

@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "audio/codec.h"
+#include "audio_codec/codec.h"
 #include "rtp/rtp_packet.h"
 #include "session/codec_map.h"
 #include "srtp/srtp_session.h"
@@ -22,8 +22,8 @@
 #include "tools/replay/picture.h"
 #include "tools/replay/progress.h"
 #include "tools/replay/sources.h"
-#include "video/frame_assembler.h"
-#include "video/video_decoder.h"
+#include "rtp_payload/frame_assembler.h"
+#include "video_codec/video_decoder.h"
 
 namespace sipmix::replay {
 namespace {

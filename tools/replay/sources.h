@@ -10,16 +10,16 @@
 #include <string>
 #include <vector>
 
-#include "audio/codec.h"
-#include "audio/resampler.h"
+#include "audio_codec/codec.h"
+#include "audio_dsp/resampler.h"
 #include "sipmix/session.h"
 #include "tools/replay/manifest.h"
 #include "tools/replay/media_reader.h"
 #include "tools/replay/pcap_io.h"
 #include "tools/replay/synth.h"
-#include "video/h264_packetizer.h"
-#include "video/video_encoder.h"
-#include "video/vp8_packetizer.h"
+#include "rtp_payload/h264_packetizer.h"
+#include "video_codec/video_encoder.h"
+#include "rtp_payload/vp8_packetizer.h"
 
 namespace sipmix::replay {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/video/i420.h"
+#include "base/i420.h"
 #include "sipmix/status.h"
 #include "tools/replay/font.h"
 #include "tools/replay/picture.h"

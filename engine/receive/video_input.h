@@ -1,0 +1,60 @@
+// The receive side of one participant's video: jitter buffer -> frame
+// assembly -> decode, holding the last good picture for the compositor, and
+// throttled keyframe requests back to the sender. insert() runs on the
+// stream's network thread, everything else on the session's tick thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <span>
+
+#include "jitter/jitter_buffer.h"
+#include "base/stage_timer.h"
+#include "sipmix/status.h"
+#include "rtp_payload/frame_assembler.h"
+#include "video_codec/keyframe_policy.h"
+#include "video_codec/video_decoder.h"
+
+namespace sipmix::session {
+
+class VideoInput {
+ public:
+  static StatusOr<std::unique_ptr<VideoInput>> create(video::VideoCodec codec, uint8_t payload_type,
+                                                      int max_delay_ms);
+
+  InsertResult insert(std::span<const uint8_t> packet, int64_t arrival_us) { return jitter_->insert(packet, arrival_us); }
+
+  // Tick thread: assembles and decodes everything due. Returns true when a
+  // keyframe request (PLI) should go to the sender now. With a `timer`, the
+  // decoder's time moves from Stage::kVideoIn to Stage::kVideoDecode.
+  bool process(int64_t now_us, StageTimer* timer = nullptr);
+
+  // The last good picture (empty before the first) and a counter that
+  // changes with every new decode.
+  video::I420View frame() const { return decoder_->frame(); }
+  uint64_t generation() const { return generation_; }
+  // Media time of the last decoded frame; -1 before the first.
+  int64_t last_frame_us() const { return last_frame_us_; }
+
+  JitterStats jitter_stats() const { return jitter_->stats(); }
+  const video::VideoDecoderStats& decoder_stats() const { return decoder_->stats(); }
+  const video::FrameAssemblerStats& assembler_stats() const { return assembler_.stats(); }
+  // The sender's SSRC, learned from its packets (0 before the first).
+  uint32_t ssrc() const { return ssrc_; }
+  uint64_t keyframe_requests_sent() const { return requester_.requests_sent(); }
+
+ private:
+  VideoInput(uint8_t payload_type, std::unique_ptr<JitterBuffer> jitter, std::unique_ptr<video::VideoDecoder> decoder,
+             video::VideoCodec codec);
+
+  uint8_t payload_type_;
+  std::unique_ptr<JitterBuffer> jitter_;
+  std::unique_ptr<video::VideoDecoder> decoder_;
+  video::FrameAssembler assembler_;
+  video::KeyframeRequester requester_;
+  uint64_t generation_ = 0;
+  int64_t last_frame_us_ = -1;
+  uint32_t ssrc_ = 0;
+};
+
+}  // namespace sipmix::session
