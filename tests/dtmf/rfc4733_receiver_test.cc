@@ -1,4 +1,4 @@
-// RFC 4733 receiver: every case of DESIGN.md's DTMF facts, each asserting
+// RFC 4733 receiver: every case of the receiver facts in docs/dtmf.md, each asserting
 // that the user-visible result (digits reported exactly once, with the right
 // duration) holds.
 #include "dtmf/rfc4733_receiver.h"
