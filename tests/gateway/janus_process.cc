@@ -164,8 +164,17 @@ void JanusProcess::kill_hard() {
   pid_ = -1;
 }
 
+void JanusProcess::freeze() {
+  if (pid_ > 0) kill(pid_, SIGSTOP);
+}
+
+void JanusProcess::thaw() {
+  if (pid_ > 0) kill(pid_, SIGCONT);
+}
+
 void JanusProcess::stop() {
   if (pid_ <= 0) return;
+  kill(pid_, SIGCONT);  // a frozen Janus cannot act on SIGTERM
   kill(pid_, SIGTERM);
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
   while (std::chrono::steady_clock::now() < deadline) {

@@ -32,6 +32,8 @@ class JanusProcess {
   Status start();
   void kill_hard();  // SIGKILL and reap
   void stop();       // SIGTERM, then SIGKILL after 5 s
+  void freeze();     // SIGSTOP: Janus holds its sockets but answers nothing
+  void thaw();       // SIGCONT
 
   bool running() const { return pid_ > 0; }
   uint16_t http_port() const { return http_port_; }

@@ -585,6 +585,34 @@ TEST(JanusRestart, KilledJanusIsReportedCallsFailFastAndARestartedOneServesANewC
   fresh->reset();
 }
 
+TEST(JanusRestart, FrozenJanusTimesCallsOutAndIsReportedLost) {
+  JanusProcess janus(JanusProcessOptions{kApiSecret, kAdminKey});
+  ASSERT_TRUE(janus.start().ok());
+  JanusClientOptions o = client_options(janus);
+  o.request_timeout = 1s;
+  RecordingObserver obs;
+  auto client = JanusClient::connect(o);
+  ASSERT_TRUE(client.ok()) << client.status().message();
+  auto room = VideoRoomSession::open(**client, uuid(), room_options());
+  ASSERT_TRUE(room.ok());
+  ASSERT_TRUE((*room)->create_room().ok());
+  ASSERT_TRUE((*room)->listen(&obs).ok());
+
+  janus.freeze();
+  auto t0 = std::chrono::steady_clock::now();
+  Status s = (*room)->moderate(uuid(), "0", true);
+  auto elapsed = std::chrono::steady_clock::now() - t0;
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.message();
+  EXPECT_LT(elapsed, 5s) << "a call to a frozen Janus was not bounded by request_timeout";
+  // The event thread is cut out of its long poll and reports the loss.
+  EXPECT_TRUE(obs.wait([&] { return obs.lost > 0; }, 5s)) << "loss of a frozen Janus not reported";
+  s = (*room)->kick(uuid());
+  EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.message();
+  janus.thaw();
+  room->reset();
+  client->reset();
+}
+
 TEST(JanusDown, ConnectToADeadJanusFailsWithUnavailableWithinTheTimeout) {
   JanusProcess janus;
   ASSERT_TRUE(janus.start().ok());
