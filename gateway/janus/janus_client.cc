@@ -2,6 +2,7 @@
 
 #include <httplib.h>
 
+#include <cctype>
 #include <random>
 
 namespace sipmix::gw::janus {
@@ -29,6 +30,22 @@ StatusOr<std::pair<std::string, std::string>> split_url(const std::string& url) 
   while (path.size() > 1 && path.back() == '/') path.pop_back();
   if (host_port.size() == http.size()) return invalid_argument("janus.url: no host in \"" + url + "\"");
   return std::make_pair(host_port, path);
+}
+
+// Percent-encodes a query parameter value (RFC 3986 unreserved kept).
+std::string url_encode(const std::string& v) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : v) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out.push_back('%');
+      out.push_back(kHex[c >> 4]);
+      out.push_back(kHex[c & 15]);
+    }
+  }
+  return out;
 }
 
 void set_timeouts(httplib::Client& c, std::chrono::milliseconds connect, std::chrono::milliseconds io) {
@@ -102,7 +119,7 @@ StatusOr<Json> JanusClient::info(const JanusClientOptions& options) {
   httplib::Client c(parts->first);
   set_timeouts(c, options.request_timeout, options.request_timeout);
   std::string path = parts->second + "/info";
-  if (!options.api_secret.empty()) path += "?apisecret=" + options.api_secret;
+  if (!options.api_secret.empty()) path += "?apisecret=" + url_encode(options.api_secret);
   auto res = c.Get(path);
   if (!res) return unavailable("janus info: " + httplib::to_string(res.error()) + " (" + options.url + ")");
   if (res->status != 200) return unavailable("janus info: HTTP " + std::to_string(res->status));
@@ -135,10 +152,16 @@ JanusClient::JanusClient(JanusClientOptions options, Target target, uint64_t ses
   // Janus holds a long poll for 30 s; anything much longer means it is wedged.
   set_timeouts(*poll_client_, options_.request_timeout, std::chrono::seconds(40));
   event_thread_ = std::thread([this] { event_loop(); });
+  keepalive_thread_ = std::thread([this] { keepalive_loop(); });
 }
 
 JanusClient::~JanusClient() {
-  stopping_.store(true, std::memory_order_release);
+  {
+    std::lock_guard lock(poll_mu_);
+    stopping_.store(true, std::memory_order_release);
+  }
+  poll_cv_.notify_all();
+  keepalive_thread_.join();
   if (!lost()) {
     auto r = post(options_, target_, session_path(), Json{{"janus", "destroy"}}, "destroy session");
     (void)r;  // best effort: Janus times the session out anyway
@@ -174,6 +197,7 @@ void JanusClient::mark_lost(const Status& why) {
   }
   // Wake the event thread so it reports the loss now, not after its poll.
   poll_client_->stop();
+  { std::lock_guard lock(poll_mu_); }  // a waiter is either blocked or sees lost_
   poll_cv_.notify_all();
 }
 
@@ -216,7 +240,10 @@ Status JanusClient::detach(uint64_t handle_id) {
 }
 
 StatusOr<Json> JanusClient::message(uint64_t handle_id, const Json& body, std::string* transaction) {
-  std::string request_name = body.is_object() ? body.value("request", "") : "";
+  std::string request_name;
+  if (body.is_object() && body.contains("request") && body["request"].is_string()) {
+    request_name = body["request"].get<std::string>();
+  }
   const std::string what = request_name.empty() ? "message" : "\"" + request_name + "\"";
   if (!body.is_object()) return invalid_argument("janus message body: must be a JSON object");
   if (Status s = check_usable(what); !s.ok()) return s;
@@ -257,23 +284,13 @@ StatusOr<Json> JanusClient::message(uint64_t handle_id, const Json& body, std::s
 
 void JanusClient::event_loop() {
   event_thread_id_.store(std::this_thread::get_id());
-  auto last_keepalive = std::chrono::steady_clock::now();
   while (!stopping_.load(std::memory_order_acquire) && !lost()) {
-    auto now = std::chrono::steady_clock::now();
-    if (now - last_keepalive >= options_.keepalive_interval) {
-      last_keepalive = now;
-      auto r = post(options_, target_, session_path(), Json{{"janus", "keepalive"}}, "keepalive");
-      if (!r.ok() && r.status().code() == StatusCode::kUnavailable) {
-        mark_lost(r.status());
-        break;
-      }
-    }
     std::string path = session_path() + "?maxev=" + std::to_string(options_.max_events_per_poll) + "&rid=" +
                        std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
                                           std::chrono::system_clock::now().time_since_epoch())
                                           .count());
-    if (!options_.api_secret.empty()) path += "&apisecret=" + options_.api_secret;
-    if (!options_.token.empty()) path += "&token=" + options_.token;
+    if (!options_.api_secret.empty()) path += "&apisecret=" + url_encode(options_.api_secret);
+    if (!options_.token.empty()) path += "&token=" + url_encode(options_.token);
     auto res = poll_client_->Get(path);
     if (stopping_.load(std::memory_order_acquire) || lost()) break;
     if (!res) {
@@ -291,7 +308,7 @@ void JanusClient::event_loop() {
     if (!reply.is_array()) continue;
     for (const Json& m : reply) {
       if (!m.is_object()) continue;
-      const std::string kind = m.value("janus", "");
+      const std::string kind = m.contains("janus") && m["janus"].is_string() ? m["janus"].get<std::string>() : "";
       if (kind == "error") {
         Status s = janus_error_status(m, "event poll");
         if (s.code() == StatusCode::kUnavailable) {
@@ -301,7 +318,11 @@ void JanusClient::event_loop() {
         continue;
       }
       if (kind == "keepalive") continue;
-      dispatch(m);
+      try {
+        dispatch(m);
+      } catch (const Json::exception&) {
+        // A message of an unexpected shape: skip it rather than end the thread.
+      }
     }
   }
   if (lost() && !stopping_.load(std::memory_order_acquire)) {
@@ -314,6 +335,22 @@ void JanusClient::event_loop() {
   }
   event_loop_done_.store(true, std::memory_order_release);
   poll_cv_.notify_all();
+}
+
+// Janus refreshes a session when a request or a long poll starts, not while
+// a poll is held (up to 30 s), so keepalives run on their own clock.
+void JanusClient::keepalive_loop() {
+  std::unique_lock lock(poll_mu_);
+  while (true) {
+    bool done = poll_cv_.wait_for(lock, options_.keepalive_interval, [this] {
+      return stopping_.load(std::memory_order_acquire) || lost();
+    });
+    if (done) return;
+    lock.unlock();
+    auto r = post(options_, target_, session_path(), Json{{"janus", "keepalive"}}, "keepalive");
+    if (!r.ok() && r.status().code() == StatusCode::kUnavailable) mark_lost(r.status());
+    lock.lock();
+  }
 }
 
 void JanusClient::dispatch(const Json& message) {

@@ -1,6 +1,7 @@
 // A client for the Janus HTTP API (janus.transport.http, Janus 1.1.2): one
 // Janus session, plugin handles attached to it, synchronous plugin requests,
-// and a long-poll thread of its own that delivers events per handle.
+// a long-poll thread of its own that delivers events per handle, and a
+// keepalive thread.
 //
 // Threads: every public method may be called from any thread; each one blocks
 // for at most `request_timeout` (and fails fast with kUnavailable once Janus
@@ -39,7 +40,7 @@ struct JanusClientOptions {
   std::string api_secret;  // janus.jcfg general.api_secret; sent as "apisecret"
   std::string token;       // for token_auth; sent as "token"
   std::chrono::milliseconds request_timeout{5000};
-  // How often the event thread sends {"janus":"keepalive"}; must stay well
+  // How often a keepalive thread sends {"janus":"keepalive"}; must stay well
   // under Janus's session_timeout (60 s by default).
   std::chrono::milliseconds keepalive_interval{20000};
   int max_events_per_poll = 10;  // "maxev" of the long poll
@@ -112,6 +113,7 @@ class JanusClient {
   Status check_usable(const std::string& what) const;
   void mark_lost(const Status& why);
   void event_loop();
+  void keepalive_loop();
   void dispatch(const Json& message);
   void report_lost(const Status& why);
 
@@ -136,6 +138,7 @@ class JanusClient {
   std::unique_ptr<httplib::Client> poll_client_;  // event thread's; stop() from others
   std::atomic<std::thread::id> event_thread_id_{};
   std::thread event_thread_;
+  std::thread keepalive_thread_;
 };
 
 // The Janus error code carried in a Status this client returned, if any.

@@ -93,7 +93,7 @@ Status JanusProcess::write_config() {
       << "  events_folder = \"" << (lib / "events").string() << "\"\n"
       << "  loggers_folder = \"" << (lib / "loggers").string() << "\"\n"
       << "  debug_level = 4\n"
-      << "  session_timeout = 60\n";
+      << "  session_timeout = " << options_.session_timeout_s << "\n";
     if (!options_.api_secret.empty()) f << "  api_secret = \"" << options_.api_secret << "\"\n";
     f << "}\n"
       << "media: {\n  rtp_port_range = \"" << rtp_min << "-" << rtp_min + 199 << "\"\n}\n"

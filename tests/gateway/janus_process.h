@@ -18,6 +18,7 @@ namespace sipmix::gw::testing {
 struct JanusProcessOptions {
   std::string api_secret;  // janus.jcfg general.api_secret ("" = none)
   std::string admin_key;   // videoroom admin_key; also sets lock_rtp_forward
+  int session_timeout_s = 60;
 };
 
 class JanusProcess {
