@@ -1,6 +1,11 @@
 #include "gateway/janus/video_room.h"
 
+#include <algorithm>
+#include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <string_view>
+#include <thread>
 
 namespace sipmix::gw::janus {
 namespace {
@@ -77,35 +82,70 @@ class VideoRoomSession::Listener : public HandleSink {
  public:
   explicit Listener(VideoRoomObserver* observer) : observer_(observer) {}
 
+  // Waits for the answer to the listener's join: "joined", or an error.
+  Status wait_joined(std::chrono::milliseconds timeout, const std::string& room_id) {
+    std::unique_lock lock(mu_);
+    if (!cv_.wait_for(lock, timeout, [this] { return joined_ || !join_error_.empty(); })) {
+      return unavailable("janus \"join\" (listener, room " + room_id + "): no answer");
+    }
+    if (!join_error_.empty()) return internal_error("janus \"join\" (listener, room " + room_id + "): " + join_error_);
+    return Status::ok_status();
+  }
+
   void on_plugin_event(const Json& data, const Json& /*message*/) override {
     const std::string kind = data.value("videoroom", "");
     if (kind == "destroyed") {
       observer_->on_room_destroyed();
       return;
     }
-    if (kind != "joined" && kind != "event") return;
-    if (auto p = data.find("publishers"); p != data.end() && p->is_array()) {
-      for (const Json& pub : *p) {
-        if (pub.is_object()) observer_->on_publisher(parse_publisher(pub));
+    if (kind == "joined" || kind == "event") {
+      if (auto p = data.find("publishers"); p != data.end() && p->is_array()) {
+        for (const Json& pub : *p) {
+          if (pub.is_object()) observer_->on_publisher(parse_publisher(pub));
+        }
+      }
+      for (const char* key : {"leaving", "unpublished", "kicked"}) {
+        auto it = data.find(key);
+        if (it == data.end()) continue;
+        std::string id = id_string(*it);
+        // "leaving":"ok" / "unpublished":"ok" are about the listener itself.
+        if (!id.empty() && id != "ok") observer_->on_publisher_gone(id);
+      }
+      if (auto m = data.find("moderation"); m != data.end() && m->is_string()) {
+        observer_->on_moderated(id_string(data.value("id", Json())), data.value("mid", ""),
+                                m->get<std::string>() == "muted");
       }
     }
-    for (const char* key : {"leaving", "unpublished", "kicked"}) {
-      auto it = data.find(key);
-      if (it == data.end()) continue;
-      std::string id = id_string(*it);
-      // "leaving":"ok" / "unpublished":"ok" are about the listener itself.
-      if (!id.empty() && id != "ok") observer_->on_publisher_gone(id);
+    // The answer to the join comes last, so that listen() returns after the
+    // publishers already in the room were reported.
+    bool answered = false;
+    {
+      std::lock_guard lock(mu_);
+      if (kind == "joined") {
+        joined_ = answered = true;
+      } else if (!joined_ && data.contains("error_code")) {
+        join_error_ = "error " + std::to_string(data.value("error_code", 0)) + ": " + data.value("error", "");
+        answered = true;
+      }
     }
-    if (auto m = data.find("moderation"); m != data.end() && m->is_string()) {
-      observer_->on_moderated(id_string(data.value("id", Json())), data.value("mid", ""),
-                              m->get<std::string>() == "muted");
-    }
+    if (answered) cv_.notify_all();
   }
 
-  void on_janus_lost(const Status& why) override { observer_->on_janus_lost(why); }
+  void on_janus_lost(const Status& why) override {
+    {
+      std::lock_guard lock(mu_);
+      if (!joined_ && join_error_.empty()) join_error_ = why.message();
+    }
+    cv_.notify_all();
+    observer_->on_janus_lost(why);
+  }
 
  private:
   VideoRoomObserver* observer_;
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool joined_ = false;     // guarded by mu_
+  std::string join_error_;  // guarded by mu_
 };
 
 StatusOr<std::unique_ptr<VideoRoomSession>> VideoRoomSession::open(JanusClient& client, std::string room_id,
@@ -167,15 +207,16 @@ Status VideoRoomSession::listen(VideoRoomObserver* observer, const std::string& 
   auto handle = client_.attach(kVideoRoomPlugin, listener_.get());
   if (!handle.ok()) return handle.status();
   listener_handle_ = *handle;
-  // join is asynchronous: the "joined" event (with the publishers already
-  // there) arrives on the listener. A join error also arrives as an event,
-  // so check the room exists first for a clear synchronous error.
+  // join is asynchronous: its answer ("joined" with the publishers already
+  // there, or an error) arrives on the listener, and we wait for it. An
+  // unknown room is checked first so that it gets a kNotFound of its own.
   auto exists = request(Json{{"request", "exists"}});
   if (!exists.ok()) return exists.status();
   if (!exists->value("exists", false)) return not_found("janus room " + room_id_ + ": does not exist");
   Json join{{"request", "join"}, {"ptype", "publisher"}, {"room", room_id_}, {"display", display}};
   auto r = client_.message(listener_handle_, join);
-  return r.ok() ? Status::ok_status() : r.status();
+  if (!r.ok()) return r.status();
+  return listener_->wait_joined(client_.options().request_timeout, room_id_);
 }
 
 StatusOr<std::vector<Forwarder>> VideoRoomSession::rtp_forward(const std::string& publisher_id,
@@ -255,7 +296,22 @@ StatusOr<RemotePublisher> VideoRoomSession::add_remote_publisher(const RemotePub
   if (out.id.empty() || out.port == 0) {
     return internal_error("janus \"add_remote_publisher\": reply has no id or port: " + r->dump());
   }
-  return out;
+  // Janus 1.1.2 answers before its remote-publisher thread has put the
+  // publisher in the room, and until then rtp_forward, moderate, ... on it
+  // fail with 428 "No such feed". Return once the room lists it.
+  auto deadline = std::chrono::steady_clock::now() + client_.options().request_timeout;
+  auto pause = std::chrono::milliseconds(2);
+  while (true) {
+    auto list = list_participants();
+    if (!list.ok()) return list.status();
+    for (const Participant& p : *list) {
+      if (p.id == out.id) return out;
+    }
+    if (std::chrono::steady_clock::now() + pause > deadline) break;
+    std::this_thread::sleep_for(pause);
+    pause = std::min(pause * 2, std::chrono::milliseconds(50));
+  }
+  return unavailable("janus \"add_remote_publisher\": publisher " + out.id + " never appeared in room " + room_id_);
 }
 
 Status VideoRoomSession::update_remote_publisher(const std::string& publisher_id,

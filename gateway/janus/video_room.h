@@ -145,14 +145,17 @@ class VideoRoomSession {
   Status create_room();
   Status destroy_room();
   // Attaches the listener handle and joins it as a publisher that never
-  // publishes; `observer` gets the publishers already there, then changes.
-  // It must outlive this session object.
+  // publishes. Returns once Janus answered the join, after `observer` got
+  // the publishers already there; changes follow. kNotFound for an unknown
+  // room. `observer` must outlive this session object.
   Status listen(VideoRoomObserver* observer, const std::string& display = "sipmix-gateway");
 
   StatusOr<std::vector<Forwarder>> rtp_forward(const std::string& publisher_id, const std::string& host,
                                                const std::vector<ForwardTarget>& streams);
   Status stop_rtp_forward(const std::string& publisher_id, uint32_t stream_id);
 
+  // Returns once the room lists the new publisher, so that requests about it
+  // (rtp_forward, moderate, ...) can follow at once.
   StatusOr<RemotePublisher> add_remote_publisher(const RemotePublisherRequest& request);
   // Changes the display name, enables/disables streams, or adds new streams
   // at the end. Janus 1.1.2 cannot change an existing stream's codec.

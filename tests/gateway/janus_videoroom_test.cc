@@ -411,6 +411,27 @@ TEST_F(JanusVideoRoom, ModerateMuteStopsTheForwardedAudioAndUnmuteResumesIt) {
   EXPECT_GE(sink.drain(500ms).size(), 40u) << "audio not forwarded after the unmute";
 }
 
+TEST_F(JanusVideoRoom, ListenReportsThePublishersAlreadyInTheRoomBeforeReturning) {
+  RemotePublisherRequest req;
+  req.streams = {{MediaType::kAudio, "g722", "", false}};
+  auto pub = room_->add_remote_publisher(req);
+  ASSERT_TRUE(pub.ok()) << pub.status().message();
+  RecordingObserver& obs = obs_;
+  ASSERT_TRUE(room_->listen(&obs).ok());
+  std::lock_guard lock(obs.mu);
+  ASSERT_TRUE(obs.has_publisher(pub->id));
+  EXPECT_EQ(obs.publishers.back().streams.at(0).codec, "g722");
+}
+
+TEST_F(JanusVideoRoom, ListeningToAnUnknownRoomIsNotFound) {
+  auto other = VideoRoomSession::open(*client_, uuid(), room_options());
+  ASSERT_TRUE(other.ok());
+  RecordingObserver obs;
+  Status s = (*other)->listen(&obs);
+  EXPECT_EQ(s.code(), StatusCode::kNotFound) << s.message();
+  other->reset();  // before obs
+}
+
 TEST_F(JanusVideoRoom, ModeratingAnUnknownPublisherIsNotFound) {
   Status s = room_->moderate(uuid(), "0", true);
   ASSERT_FALSE(s.ok());
@@ -609,6 +630,30 @@ TEST(JanusRestart, FrozenJanusTimesCallsOutAndIsReportedLost) {
   s = (*room)->kick(uuid());
   EXPECT_EQ(s.code(), StatusCode::kUnavailable) << s.message();
   janus.thaw();
+  room->reset();
+  client->reset();
+}
+
+TEST(JanusKeepalive, SessionOutlivesJanusSessionTimeoutWhileIdle) {
+  JanusProcess janus(JanusProcessOptions{kApiSecret, kAdminKey, /*session_timeout_s=*/3});
+  ASSERT_TRUE(janus.start().ok());
+  JanusClientOptions o = client_options(janus);
+  o.keepalive_interval = 1s;
+  RecordingObserver obs;
+  auto client = JanusClient::connect(o);
+  ASSERT_TRUE(client.ok()) << client.status().message();
+  auto room = VideoRoomSession::open(**client, uuid(), room_options());
+  ASSERT_TRUE(room.ok());
+  ASSERT_TRUE((*room)->create_room().ok());
+  ASSERT_TRUE((*room)->listen(&obs).ok());
+
+  std::this_thread::sleep_for(8s);  // well past the 3 s timeout, inside one long poll
+  EXPECT_FALSE((*client)->lost()) << obs.lost_reason.message();
+  RemotePublisherRequest req;
+  req.streams = {{MediaType::kAudio, "opus", "", false}};
+  auto pub = (*room)->add_remote_publisher(req);
+  ASSERT_TRUE(pub.ok()) << pub.status().message();
+  EXPECT_TRUE(obs.wait([&] { return obs.has_publisher(pub->id); })) << "listener handle stopped hearing events";
   room->reset();
   client->reset();
 }
