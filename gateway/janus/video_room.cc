@@ -152,6 +152,14 @@ StatusOr<std::unique_ptr<VideoRoomSession>> VideoRoomSession::open(JanusClient& 
                                                                    RoomOptions options) {
   if (room_id.empty()) return invalid_argument("room_id: must not be empty");
   if (options.max_publishers < 1) return invalid_argument("room.max_publishers: must be >= 1");
+  // Janus keeps at most 5 codecs per kind and silently drops the rest.
+  for (const auto& [field, list] : {std::pair{"room.audiocodec", &options.audiocodec},
+                                    std::pair{"room.videocodec", &options.videocodec}}) {
+    if (list->empty()) return invalid_argument(std::string(field) + ": must not be empty");
+    if (std::count(list->begin(), list->end(), ',') > 4) {
+      return invalid_argument(std::string(field) + ": at most 5 codecs (got \"" + *list + "\")");
+    }
+  }
   auto handle = client.attach(kVideoRoomPlugin, nullptr);
   if (!handle.ok()) return handle.status();
   return std::unique_ptr<VideoRoomSession>(

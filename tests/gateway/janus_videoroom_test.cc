@@ -382,6 +382,70 @@ TEST_F(JanusVideoRoom, ForwardedAudioCarriesTheRemotePublishersOpusPayload) {
   EXPECT_GE(matching, 90) << "of 100 Opus packets sent, " << got.size() << " forwarded";
 }
 
+TEST_F(JanusVideoRoom, ForwarderRewritesSsrcAndPayloadTypeWhenAsked) {
+  UdpSocket sink, sender;
+  RemotePublisherRequest req;
+  req.streams = {{MediaType::kAudio, "opus", "", false}};
+  auto pub = room_->add_remote_publisher(req);
+  ASSERT_TRUE(pub.ok()) << pub.status().message();
+  auto fw = room_->rtp_forward(pub->id, "127.0.0.1", {{"0", sink.port(), 0, 0x5a5a0001, 100}});
+  ASSERT_TRUE(fw.ok()) << fw.status().message();
+  send_opus(sender, pub->port, pub->streams[0].ssrc, opus_tone_frames(25));
+  auto got = sink.drain(500ms);
+  ASSERT_GE(got.size(), 20u);
+  for (const auto& d : got) {
+    auto rtp = parse_rtp(d);
+    ASSERT_TRUE(rtp.has_value());
+    EXPECT_EQ(rtp->ssrc, 0x5a5a0001u);
+    EXPECT_EQ(rtp->pt, 100);
+  }
+}
+
+TEST_F(JanusVideoRoom, TooManyCodecsForJanusAreRefusedByName) {
+  RoomOptions o = room_options();
+  o.audiocodec = "opus,pcmu,pcma,g722,isac16,isac32";
+  auto room = VideoRoomSession::open(*client_, uuid(), o);
+  ASSERT_FALSE(room.ok());
+  EXPECT_EQ(room.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(room.status().message().find("room.audiocodec"), std::string::npos) << room.status().message();
+}
+
+TEST_F(JanusVideoRoom, ConcurrentSessionsOnOneClientEachHearOnlyTheirOwnPublishers) {
+  constexpr int kRooms = 4;
+  std::vector<std::unique_ptr<RecordingObserver>> observers;
+  for (int i = 0; i < kRooms; ++i) observers.push_back(std::make_unique<RecordingObserver>());
+  std::vector<std::unique_ptr<VideoRoomSession>> rooms(kRooms);
+  std::vector<std::string> ids(kRooms);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kRooms; ++i) {
+    threads.emplace_back([&, i] {
+      auto room = VideoRoomSession::open(*client_, uuid(), room_options());
+      ASSERT_TRUE(room.ok()) << room.status().message();
+      ASSERT_TRUE((*room)->create_room().ok());
+      ASSERT_TRUE((*room)->listen(observers[static_cast<size_t>(i)].get()).ok());
+      RemotePublisherRequest req;
+      req.display = "leg-" + std::to_string(i);
+      req.streams = {{MediaType::kAudio, "pcma", "", false}};
+      auto pub = (*room)->add_remote_publisher(req);
+      ASSERT_TRUE(pub.ok()) << pub.status().message();
+      ids[static_cast<size_t>(i)] = pub->id;
+      rooms[static_cast<size_t>(i)] = std::move(*room);
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < kRooms; ++i) {
+    auto& obs = *observers[static_cast<size_t>(i)];
+    ASSERT_TRUE(obs.wait([&] { return obs.has_publisher(ids[static_cast<size_t>(i)]); })) << "room " << i;
+    std::this_thread::sleep_for(100ms);  // let a stray event from another room arrive
+    std::lock_guard lock(obs.mu);
+    for (const auto& p : obs.publishers) EXPECT_EQ(p.display, "leg-" + std::to_string(i));
+  }
+  for (auto& r : rooms) {
+    if (r) (void)r->destroy_room();
+    r.reset();
+  }
+}
+
 TEST_F(JanusVideoRoom, ModerateMuteStopsTheForwardedAudioAndUnmuteResumesIt) {
   RecordingObserver& obs = obs_;  // outlives room_
   ASSERT_TRUE(room_->listen(&obs).ok());
