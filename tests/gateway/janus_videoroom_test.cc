@@ -39,7 +39,7 @@ constexpr const char* kApiSecret = "sipmix-test-api-secret";
 constexpr const char* kAdminKey = "sipmix-test-admin-key";
 
 std::string uuid() {
-  static std::mt19937_64 rng{std::random_device{}()};
+  thread_local std::mt19937_64 rng{std::random_device{}()};
   char buf[40];
   uint64_t a = rng(), b = rng();
   snprintf(buf, sizeof(buf), "%08x-%04x-4%03x-a%03x-%012llx", static_cast<unsigned>(a >> 32),
