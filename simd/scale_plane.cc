@@ -157,15 +157,18 @@ bool scale_plane(const uint8_t* src, int src_stride, int src_width, int src_heig
   if (!src || !dst || !scratch || src_height == std::numeric_limits<int>::min()) return false;
   const int sw = src_width, sh = src_height < 0 ? -src_height : src_height, dw = dst_width, dh = dst_height;
   if (sw > scratch->max_src_width() || src_stride < sw || dst_stride < dw) return false;
+  const ScaleCols4Plan* plan = nullptr;
+  const ScaleMethod method = choose_method(sw, sh, dw, dh, filter, [&plan, scratch](int s, int d) {
+    plan = ScaleScratchAccess::cols4_plan(*scratch, s, d);
+    return plan != nullptr;
+  });
+  if (method == ScaleMethod::kNone) return false;
   ptrdiff_t ss = src_stride;
   if (src_height < 0) {  // bottom up: start at the last row, step backwards
     src += static_cast<ptrdiff_t>(sh - 1) * ss;
     ss = -ss;
   }
   const ptrdiff_t ds = dst_stride;
-  const ScaleMethod method = choose_method(sw, sh, dw, dh, filter, [scratch](int s, int d) {
-    return ScaleScratchAccess::cols4_plan(*scratch, s, d) != nullptr;
-  });
   switch (method) {
     case ScaleMethod::kNone:
       return false;
@@ -178,11 +181,9 @@ bool scale_plane(const uint8_t* src, int src_stride, int src_width, int src_heig
     case ScaleMethod::kBox3:
       for (int y = 0; y < dh; ++y) dsp.scale_row_down3_box(dst + y * ds, src + 3 * y * ss, ss, dw);
       return true;
-    case ScaleMethod::kRows3Cols4: {
-      const ScaleCols4Plan& plan = *ScaleScratchAccess::cols4_plan(*scratch, sw, dw);  // cached by choose_method
-      for (int y = 0; y < dh; ++y) dsp.scale_rows3_cols4(dst + y * ds, src + 3 * y * ss, ss, plan);
+    case ScaleMethod::kRows3Cols4:
+      for (int y = 0; y < dh; ++y) dsp.scale_rows3_cols4(dst + y * ds, src + 3 * y * ss, ss, *plan);
       return true;
-    }
     case ScaleMethod::kArea:
       area_plane(dsp, src, ss, sw, sh, dst, ds, dw, dh, ScaleScratchAccess::acc(*scratch));
       return true;
