@@ -3,6 +3,8 @@
 // straight into the same canvas rectangles: libyuv I420Scale (bilinear, box)
 // and libswscale bilinear. Counter psnr_db: the tiles against an exact area
 // average of each full input (Y, U and V together).
+// BM_ScalePlane/<method>: one luma plane through simd::scale_plane() for each
+// method it chooses, beside libyuv::ScalePlane (box) on the same sizes.
 #include <benchmark/benchmark.h>
 #include <libyuv.h>
 
@@ -15,11 +17,13 @@ extern "C" {
 #include <cstdint>
 #include <memory>
 #include <random>
+#include <string>
 #include <vector>
 
 #include "compose/compositor.h"
 #include "base/i420.h"
 #include "compose/layout.h"
+#include "simd/scale.h"
 
 namespace sipmix {
 namespace {
@@ -224,6 +228,61 @@ BENCHMARK_CAPTURE(BM_Libyuv, 360p_bilinear, 640, libyuv::kFilterBilinear)
 BENCHMARK_CAPTURE(BM_Libyuv, 360p_box, 640, libyuv::kFilterBox)
     ->Name("BM_Compose3x3_360p/libyuv_box")->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_Swscale, 360p, 640)->Name("BM_Compose3x3_360p/swscale_bilinear")->Unit(benchmark::kMicrosecond);
+
+// Sizes that make scale_plane() take each of its methods (kBox).
+struct PlaneCase {
+  const char* method;
+  int src_w, src_h, dst_w, dst_h;
+};
+constexpr PlaneCase kPlaneCases[] = {
+    {"copy", 1280, 720, 1280, 720},        {"box2", 1280, 720, 640, 360},
+    {"box3", 1278, 720, 426, 240},         {"rows3_cols4", 1280, 720, 426, 240},
+    {"area", 1920, 1080, 426, 240},        {"bilinear_up", 640, 360, 1280, 720},
+    {"bilinear_down", 1280, 720, 854, 480},
+};
+
+void BM_ScalePlaneSipmix(benchmark::State& state, PlaneCase c) {
+  I420Buffer in(c.src_w, c.src_h), out(c.dst_w, c.dst_h);
+  make_input(in, 0);
+  std::vector<uint8_t> storage(simd::scale_scratch_bytes(c.src_w));
+  simd::ScaleScratch scratch;
+  const I420View s = in.view();
+  video::I420MutableView d = out.mutable_view();
+  const std::string method =
+      simd::scale_method_name(simd::scale_plane_method(c.src_w, c.src_h, c.dst_w, c.dst_h, simd::ScaleFilter::kBox));
+  if (!scratch.init(storage.data(), storage.size(), c.src_w) || std::string(c.method).rfind(method, 0) != 0) {
+    state.SkipWithError("scale_plane takes another method for these sizes");
+    return;
+  }
+  for (auto _ : state) {
+    if (!simd::scale_plane(s.y, s.stride_y, c.src_w, c.src_h, d.y, d.stride_y, c.dst_w, c.dst_h,
+                           simd::ScaleFilter::kBox, &scratch))
+      state.SkipWithError("scale_plane failed");
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * c.dst_w * c.dst_h);
+}
+
+void BM_ScalePlaneLibyuv(benchmark::State& state, PlaneCase c) {
+  I420Buffer in(c.src_w, c.src_h), out(c.dst_w, c.dst_h);
+  make_input(in, 0);
+  const I420View s = in.view();
+  video::I420MutableView d = out.mutable_view();
+  for (auto _ : state) {
+    libyuv::ScalePlane(s.y, s.stride_y, c.src_w, c.src_h, d.y, d.stride_y, c.dst_w, c.dst_h, libyuv::kFilterBox);
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * c.dst_w * c.dst_h);
+}
+
+const bool kPlaneBenchmarks = [] {
+  for (const PlaneCase& c : kPlaneCases) {
+    const std::string base = std::string("BM_ScalePlane/") + c.method;
+    benchmark::RegisterBenchmark((base + "/sipmix").c_str(), BM_ScalePlaneSipmix, c)->Unit(benchmark::kMicrosecond);
+    benchmark::RegisterBenchmark((base + "/libyuv_box").c_str(), BM_ScalePlaneLibyuv, c)->Unit(benchmark::kMicrosecond);
+  }
+  return true;
+}();
 
 }  // namespace
 }  // namespace sipmix

@@ -1,10 +1,13 @@
-// 8-bit plane scaling row kernels and their dispatch table (used by the video
-// compositor). Every slot has a scalar reference in simd/scalar/scale_c.cc that
-// is its specification; simd/x86 versions are bit-exact to it (checksimd).
-// Kernels write one output row; the caller owns every buffer. Tables are
-// filled once at init and then only read (any thread).
+// 8-bit plane scaling: scale_plane(), a pure (pointer, stride, width, height)
+// function that chooses the algorithm for the ratio, over the row kernels of
+// the ScaleDsp table. Every slot has a scalar reference in
+// simd/scalar/scale_c.cc that is its specification; simd/x86 versions are
+// bit-exact to it (checksimd). The caller owns every buffer, scratch included.
+// Tables are filled once at init and then only read (any thread); a
+// ScaleScratch serves one scale_plane() call at a time.
 #pragma once
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 
@@ -107,6 +110,91 @@ void scale_rows3_cols4(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, c
 void scale_rows3_cols4_groups(uint8_t* dst, const uint8_t* src, ptrdiff_t src_stride, const ScaleCols4Plan& plan,
                               int g0, int g1, int32_t bias);
 }  // namespace scalar
+
+// ---- Planes ----
+
+// Largest width or height scale_plane() accepts.
+inline constexpr int kScaleMaxSize = 16384;
+
+// How scale_plane() filters.
+enum class ScaleFilter : uint8_t {
+  // Area average when both directions shrink by 2:1 or more (up to 32:1),
+  // bilinear otherwise. What the compositor uses.
+  kBox,
+  // Bilinear at every ratio but 1:1 (aliases below one half).
+  kBilinear,
+};
+
+// The algorithm scale_plane() runs, chosen from the sizes and the filter:
+enum class ScaleMethod : uint8_t {
+  kNone,        // refused (a size out of range)
+  kCopy,        // same size: row copy
+  kBox2,        // exactly 2:1 both ways: scale_row_down2_box
+  kBox3,        // exactly 3:1 both ways: scale_row_down3_box
+  kRows3Cols4,  // rows exactly 3:1, columns 2:1 to a little over 3:1
+                // (e.g. 1280 -> 426): scale_rows3_cols4 with a cached plan
+  kArea,        // 2:1 to 32:1 both ways: scale_accum_row + scale_box_cols
+  kBilinear,    // anything else: scale_interp_row + scale_filter_cols,
+                // centre-aligned, edges replicated
+};
+const char* scale_method_name(ScaleMethod method);
+
+// Bytes of storage a ScaleScratch for sources up to max_src_width columns
+// needs (alignment slack included); 0 when max_src_width is outside
+// 1..kScaleMaxSize.
+size_t scale_scratch_bytes(int max_src_width);
+
+// Working memory of scale_plane(), in storage the caller owns: one padded
+// source row (bilinear), one 16-bit accumulator row (area) and the column
+// plans of the fused 3-row filter for the last few (source width, destination
+// width) pairs, so that a plane of a size seen before costs no set-up.
+class ScaleScratch {
+ public:
+  ScaleScratch() = default;
+  ScaleScratch(const ScaleScratch&) = delete;
+  ScaleScratch& operator=(const ScaleScratch&) = delete;
+
+  // Lays the scratch out in `storage` (`bytes` >= scale_scratch_bytes(
+  // max_src_width), any alignment), which must outlive its use here.
+  // Configuration time. False, leaving the scratch unusable, when
+  // max_src_width is outside 1..kScaleMaxSize or `bytes` is too small.
+  bool init(void* storage, size_t bytes, int max_src_width);
+  int max_src_width() const { return max_src_width_; }
+
+ private:
+  friend struct ScaleScratchAccess;
+  struct Cols4Entry {
+    int src_width = 0, dst_width = 0;  // 0: empty
+    bool ok = false;                   // the plan exists for this pair
+    ScaleCols4Plan plan;
+    uint8_t* storage = nullptr;
+  };
+  static constexpr int kCols4Entries = 4;  // luma + chroma of two source sizes
+
+  int max_src_width_ = 0;  // 0: not initialised
+  uint8_t* row_ = nullptr;
+  uint16_t* acc_ = nullptr;
+  std::array<Cols4Entry, kCols4Entries> cols4_{};
+  int cols4_next_ = 0;
+};
+
+// Scales the src_width x |src_height| plane at `src` into the dst_width x
+// dst_height plane at `dst` (rows `*_stride` bytes apart) with the method
+// scale_plane_method() names. A negative src_height reads the source bottom
+// up (its last row first), as libyuv does. Reads only the source rectangle
+// and writes only the destination rectangle; the two must not overlap.
+// Returns false, writing nothing, when a pointer is null, a size is outside
+// 1..kScaleMaxSize, a stride is smaller than its width, or src_width exceeds
+// scratch->max_src_width(). No allocation, no lock. `dsp` selects the kernels
+// (tests pass a table built for a masked CPU level).
+bool scale_plane(const uint8_t* src, int src_stride, int src_width, int src_height, uint8_t* dst, int dst_stride,
+                 int dst_width, int dst_height, ScaleFilter filter, ScaleScratch* scratch,
+                 const ScaleDsp& dsp = scale_dsp());
+
+// The method scale_plane() runs for these sizes (src_height may be negative).
+// Builds a fused-filter plan to find out, so it allocates: not for the hot
+// path.
+ScaleMethod scale_plane_method(int src_width, int src_height, int dst_width, int dst_height, ScaleFilter filter);
 
 // Whole-vector kernels: widths are multiples of the step noted; the dispatch
 // table wraps them with the any-width adaptors in simd/scale.cc.

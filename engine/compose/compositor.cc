@@ -6,7 +6,6 @@
 namespace sipmix::video {
 namespace {
 
-constexpr int kRowPadLeft = 16;  // replicated left edge for bilinear upscales
 constexpr int kMaxPending = 256;
 
 // a minus b as at most 4 disjoint rects.
@@ -39,15 +38,9 @@ Status Compositor::configure(const CompositorConfig& config, const simd::ScaleDs
   config_ = config;
   dsp_ = dsp ? dsp : &simd::scale_dsp();
   canvas_.reset(config.layout.canvas_width, config.layout.canvas_height);
-  row_.reset(static_cast<size_t>(kRowPadLeft + config.max_source_width + simd::kScaleRowPad));
-  acc_.reset(static_cast<size_t>(config.max_source_width + simd::kScaleRowPad));
-  const int max_dst = std::min(config.max_source_width, config.layout.canvas_width);
-  for (Cols4Entry& e : cols4_) {
-    e.src_width = e.dst_width = 0;
-    e.ok = false;
-    e.storage.reset(simd::scale_cols4_plan_bytes(max_dst));
-  }
-  cols4_next_ = 0;
+  scale_storage_.reset(simd::scale_scratch_bytes(config.max_source_width));
+  if (!scale_scratch_.init(scale_storage_.data(), scale_storage_.size(), config.max_source_width))
+    return invalid_argument("max_source_width: no scaler scratch for this width");
   configured_ = true;
   invalidate();
   return {};
@@ -194,17 +187,24 @@ void Compositor::draw_tile(const TileInput& in, const TileState& st) {
     const Rect& s = st.placement.src;
     const Rect& d = st.placement.dst;
     const I420View& f = in.frame;
-    scale_plane(f.y + static_cast<ptrdiff_t>(s.y) * f.stride_y + s.x, f.stride_y, s.w, s.h,
-                cv.y + static_cast<ptrdiff_t>(d.y) * cv.stride_y + d.x, cv.stride_y, d.w, d.h);
+    // The scaler chooses the method per plane (simd/scale.h); sizes were
+    // validated in compose(), and a refused (empty) plane draws nothing.
+    auto scale = [this](const uint8_t* src, int src_stride, int sw, int sh, uint8_t* dst, int dst_stride, int dw,
+                        int dh) {
+      (void)simd::scale_plane(src, src_stride, sw, sh, dst, dst_stride, dw, dh, simd::ScaleFilter::kBox,
+                              &scale_scratch_, *dsp_);
+    };
+    scale(f.y + static_cast<ptrdiff_t>(s.y) * f.stride_y + s.x, f.stride_y, s.w, s.h,
+          cv.y + static_cast<ptrdiff_t>(d.y) * cv.stride_y + d.x, cv.stride_y, d.w, d.h);
     // Chroma crop: half the luma crop, rounded up like the plane; an odd
     // luma offset (centred exact-ratio trim) rounds down, keeping the ratio.
     const int cx = s.x / 2, cy = s.y / 2;
     const int cw = std::min((s.w + 1) / 2, (f.width + 1) / 2 - cx), ch = std::min((s.h + 1) / 2, (f.height + 1) / 2 - cy);
     const Rect dc = half(d);
-    scale_plane(f.u + static_cast<ptrdiff_t>(cy) * f.stride_u + cx, f.stride_u, cw, ch,
-                cv.u + static_cast<ptrdiff_t>(dc.y) * cv.stride_u + dc.x, cv.stride_u, dc.w, dc.h);
-    scale_plane(f.v + static_cast<ptrdiff_t>(cy) * f.stride_v + cx, f.stride_v, cw, ch,
-                cv.v + static_cast<ptrdiff_t>(dc.y) * cv.stride_v + dc.x, cv.stride_v, dc.w, dc.h);
+    scale(f.u + static_cast<ptrdiff_t>(cy) * f.stride_u + cx, f.stride_u, cw, ch,
+          cv.u + static_cast<ptrdiff_t>(dc.y) * cv.stride_u + dc.x, cv.stride_u, dc.w, dc.h);
+    scale(f.v + static_cast<ptrdiff_t>(cy) * f.stride_v + cx, f.stride_v, cw, ch,
+          cv.v + static_cast<ptrdiff_t>(dc.y) * cv.stride_v + dc.x, cv.stride_v, dc.w, dc.h);
     ++stats_.tiles_scaled;
   }
   if (st.highlight) draw_border(st.cell);
@@ -239,90 +239,6 @@ void Compositor::draw_placeholder(const Rect& cell) {
     const int x = std::clamp(sx + k * (bw + wedge) / std::max(1, span), cell.x, cell.right() - 3);
     std::memset(row + x, 220, 3);
   }
-}
-
-void Compositor::scale_plane(const uint8_t* src, int src_stride, int sw, int sh, uint8_t* dst, int dst_stride,
-                             int dw, int dh) {
-  const simd::ScaleDsp& d = *dsp_;
-  if (sw <= 0 || sh <= 0 || dw <= 0 || dh <= 0) return;
-  if (sw == dw && sh == dh) {
-    for (int y = 0; y < dh; ++y)
-      std::memcpy(dst + static_cast<ptrdiff_t>(y) * dst_stride, src + static_cast<ptrdiff_t>(y) * src_stride, dw);
-    return;
-  }
-  if (sw == 2 * dw && sh == 2 * dh) {
-    for (int y = 0; y < dh; ++y)
-      d.scale_row_down2_box(dst + static_cast<ptrdiff_t>(y) * dst_stride, src + static_cast<ptrdiff_t>(2 * y) * src_stride,
-                            src_stride, dw);
-    return;
-  }
-  if (sw == 3 * dw && sh == 3 * dh) {
-    for (int y = 0; y < dh; ++y)
-      d.scale_row_down3_box(dst + static_cast<ptrdiff_t>(y) * dst_stride, src + static_cast<ptrdiff_t>(3 * y) * src_stride,
-                            src_stride, dw);
-    return;
-  }
-  if (sh == 3 * dh) {
-    // Rows exactly 3:1, columns 2:1 to about 3:1 (e.g. 1280 -> 426): the
-    // fused 3-row area filter from a precomputed plan (no trim needed).
-    if (const simd::ScaleCols4Plan* plan = cols4_plan(sw, dw)) {
-      for (int y = 0; y < dh; ++y)
-        d.scale_rows3_cols4(dst + static_cast<ptrdiff_t>(y) * dst_stride, src + static_cast<ptrdiff_t>(3 * y) * src_stride,
-                            src_stride, *plan);
-      return;
-    }
-  }
-  if (sw >= 2 * dw && sh >= 2 * dh && sw <= 32 * dw && sh <= 32 * dh) {
-    // Exact area average in 1/256 pixel: vertical weights sum to 256 per
-    // output row (telescoping), then the horizontal area pass.
-    const int32_t dx = (sw * 256) / dw, x0 = (sw * 256 - dx * dw) / 2;
-    const int32_t dy = (sh * 256) / dh, y0 = (sh * 256 - dy * dh) / 2;
-    const uint32_t rcp = (1u << 24) / static_cast<uint32_t>(dy);
-    uint16_t* acc = acc_.data();
-    for (int y = 0; y < dh; ++y) {
-      std::memset(acc, 0, static_cast<size_t>(sw) * sizeof(uint16_t));
-      const uint32_t a = static_cast<uint32_t>(y0 + y * dy), b = a + static_cast<uint32_t>(dy);
-      uint32_t g_prev = 0;
-      for (uint32_t p = a >> 8; (p << 8) < b; ++p) {
-        const uint32_t end = (p + 1) << 8;
-        const uint32_t c = (end < b ? end : b) - a;
-        const uint32_t g = c >= static_cast<uint32_t>(dy) ? 256u : (c * rcp) >> 16;
-        if (g > g_prev) d.scale_accum_row(acc, src + static_cast<ptrdiff_t>(p) * src_stride, sw, static_cast<int>(g - g_prev));
-        g_prev = g;
-      }
-      d.scale_box_cols(dst + static_cast<ptrdiff_t>(y) * dst_stride, acc, dw, x0, dx);
-    }
-    return;
-  }
-  // Bilinear, centre-aligned, edges replicated.
-  const int32_t dx = static_cast<int32_t>((static_cast<int64_t>(sw) << 16) / dw);
-  const int32_t x0 = (dx - 65536) / 2 + (kRowPadLeft << 16);
-  const int64_t dy = (static_cast<int64_t>(sh) << 16) / dh;
-  uint8_t* row = row_.data();
-  for (int y = 0; y < dh; ++y) {
-    const int64_t pos = std::max<int64_t>(0, (dy - 65536) / 2 + y * dy);
-    int yi = static_cast<int>(pos >> 16), f = static_cast<int>((pos >> 9) & 127);
-    if (yi >= sh - 1) {
-      yi = sh - 1;
-      f = 0;
-    }
-    const uint8_t* s0 = src + static_cast<ptrdiff_t>(yi) * src_stride;
-    d.scale_interp_row(row + kRowPadLeft, s0, f ? s0 + src_stride : s0, sw, f);
-    std::memset(row, row[kRowPadLeft], kRowPadLeft);
-    std::memset(row + kRowPadLeft + sw, row[kRowPadLeft + sw - 1], simd::kScaleRowPad);
-    d.scale_filter_cols(dst + static_cast<ptrdiff_t>(y) * dst_stride, row, dw, x0, dx);
-  }
-}
-
-const simd::ScaleCols4Plan* Compositor::cols4_plan(int sw, int dw) {
-  for (const Cols4Entry& e : cols4_)
-    if (e.src_width == sw && e.dst_width == dw) return e.ok ? &e.plan : nullptr;
-  Cols4Entry& e = cols4_[static_cast<size_t>(cols4_next_)];
-  cols4_next_ = (cols4_next_ + 1) % kCols4Entries;
-  e.src_width = sw;
-  e.dst_width = dw;
-  e.ok = simd::scale_cols4_plan(&e.plan, e.storage.data(), sw, dw);
-  return e.ok ? &e.plan : nullptr;
 }
 
 }  // namespace sipmix::video

@@ -80,26 +80,12 @@ class Compositor {
   void draw_tile(const TileInput& in, const TileState& st);
   void draw_placeholder(const Rect& cell);
   void draw_border(const Rect& cell);
-  void scale_plane(const uint8_t* src, int src_stride, int sw, int sh, uint8_t* dst, int dst_stride, int dw, int dh);
-  // The 4-tap area plan for sw -> dw (scale_rows3_cols4), or null when the
-  // ratio is outside its range. Cached: a few (sw, dw) pairs, storage from configure().
-  const simd::ScaleCols4Plan* cols4_plan(int sw, int dw);
-
-  struct Cols4Entry {
-    int src_width = 0, dst_width = 0;  // 0: empty
-    bool ok = false;
-    simd::ScaleCols4Plan plan;
-    AlignedBuffer<uint8_t> storage;
-  };
-  static constexpr int kCols4Entries = 4;  // luma + chroma of two source sizes
 
   CompositorConfig config_;
   const simd::ScaleDsp* dsp_ = nullptr;
   I420Buffer canvas_;
-  AlignedBuffer<uint8_t> row_;    // bilinear: one padded source row
-  AlignedBuffer<uint16_t> acc_;   // area filter: one accumulated row
-  std::array<Cols4Entry, kCols4Entries> cols4_;
-  int cols4_next_ = 0;
+  AlignedBuffer<uint8_t> scale_storage_;  // scale_scratch_'s rows and plans
+  simd::ScaleScratch scale_scratch_;
   std::array<TileState, kMaxTiles> tiles_{};
   bool configured_ = false;
   Stats stats_;
