@@ -403,9 +403,10 @@ TEST_F(RestApi, ValidDialPassesValidationAndAnswersByCallLayer) {
     ASSERT_EQ(r->status, 200) << r->body;
     const json j = json::parse(r->body);
     for (const char* k : {"id", "connectionId", "streamId"}) EXPECT_EQ(j[k].get<std::string>().size(), 36u) << k;
+    // Nothing answers at that URI: the call may already have ended (404).
     auto del = cli_.Delete(session_path() + "/connection/" + j["connectionId"].get<std::string>(), auth(jwt_));
     ASSERT_TRUE(del);
-    EXPECT_EQ(del->status, 204);
+    EXPECT_TRUE(del->status == 204 || del->status == 404) << del->status;
   } else {
     EXPECT_EQ(error_of(r, 503), "call layer not available");
   }
