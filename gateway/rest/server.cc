@@ -13,7 +13,7 @@
 namespace sipmix::gw {
 namespace {
 
-using json = nlohmann::json;
+using json = nlohmann::ordered_json;  // keeps the client's header order and ours in answers
 
 constexpr const char* kNoCallLayer = "call layer not available";
 constexpr const char* kNoSession = "The session does not exist.";
@@ -292,11 +292,15 @@ void RestServer::routes() {
   s.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     reply_error(res, 500, "Internal error");
   });
-  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+  // Counted before the response is written, so a client that reads
+  // /metrics after its answer sees it counted.
+  s.set_post_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     // An oversized body left unread after a 413 reaches httplib as a
     // malformed request (no method): not a request of its own.
+    if (!req.method.empty() && res.status >= 0 && res.status < 600) responses_by_code_[res.status].fetch_add(1);
+  });
+  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
     if (req.method.empty()) return;
-    if (res.status >= 0 && res.status < 600) responses_by_code_[res.status].fetch_add(1);
     if (req.path == "/healthz" || req.path == "/metrics") return;
     log_event(res.status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, "http.request",
               res.get_header_value("X-Sipmix-Call-Id"),
