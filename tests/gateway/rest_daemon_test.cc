@@ -447,10 +447,19 @@ TEST_F(RestApi, DialsBeyondTheRateGet429) {
   body["sessionId"] = sid;
   body["token"] = client_token(sid);
   auto first = c.Post("/v2/project/p1/dial", auth(jwt_), body.dump(), "application/json");
-  auto second = c.Post("/v2/project/p1/dial", auth(jwt_), body.dump(), "application/json");
-  ASSERT_TRUE(first && second);
+  ASSERT_TRUE(first);
   EXPECT_NE(first->status, 429);
-  error_of(second, 429);
+  // Five more back to back: only a second between each would let them all in.
+  int refused = 0;
+  for (int i = 0; i < 5; ++i) {
+    auto r = c.Post("/v2/project/p1/dial", auth(jwt_), body.dump(), "application/json");
+    ASSERT_TRUE(r);
+    if (r->status == 429) {
+      error_of(r, 429);
+      ++refused;
+    }
+  }
+  EXPECT_GE(refused, 1);
 }
 
 TEST_F(RestApi, MetricsAreInPrometheusTextFormat) {
