@@ -299,7 +299,7 @@ void RestServer::routes() {
     // malformed request (no method): not a request of its own.
     if (!req.method.empty() && res.status >= 0 && res.status < 600) responses_by_code_[res.status].fetch_add(1);
   });
-  s.set_logger([this](const httplib::Request& req, const httplib::Response& res) {
+  s.set_logger([](const httplib::Request& req, const httplib::Response& res) {
     if (req.method.empty()) return;
     if (req.path == "/healthz" || req.path == "/metrics") return;
     log_event(res.status >= 500 ? LogLevel::kWarn : LogLevel::kInfo, "http.request",

@@ -36,7 +36,9 @@ TEST(SipUri, RefusesWhatCouldInjectOrMisroute) {
            "sip:alice@[::1", "sip:alice@host\x7f", "sip:\"alice\"@host"}) {
     auto u = parse_sip_uri(bad, "sip.uri");
     EXPECT_FALSE(u.ok()) << "accepted: " << bad;
-    if (!u.ok()) EXPECT_EQ(u.status().message().rfind("sip.uri: ", 0), 0u) << u.status().message();
+    if (!u.ok()) {
+      EXPECT_EQ(u.status().message().rfind("sip.uri: ", 0), 0u) << u.status().message();
+    }
   }
   EXPECT_FALSE(parse_sip_uri("sip:a@" + std::string(1100, 'h'), "sip.uri").ok());
 }
@@ -48,7 +50,9 @@ TEST(SipFrom, IsUserAtHost) {
                           "alice:pw@host", "alice@ho_st"}) {
     Status s = validate_sip_from(bad, "sip.from");
     EXPECT_FALSE(s.ok()) << "accepted: " << bad;
-    if (!s.ok()) EXPECT_EQ(s.message().rfind("sip.from: ", 0), 0u);
+    if (!s.ok()) {
+      EXPECT_EQ(s.message().rfind("sip.from: ", 0), 0u);
+    }
   }
 }
 
@@ -65,7 +69,9 @@ TEST(SipHeaders, NamesMustBeTokensAndNotOurs) {
                             "Proxy-Authorization", "X-OpenTok-SessionId"}) {
     Status s = validate_header_name(owned, "sip.headers");
     EXPECT_FALSE(s.ok()) << "accepted: " << owned;
-    if (!s.ok()) EXPECT_NE(s.message().find("written by sipmixd"), std::string::npos);
+    if (!s.ok()) {
+      EXPECT_NE(s.message().find("written by sipmixd"), std::string::npos);
+    }
   }
   EXPECT_FALSE(validate_header_name(std::string(65, 'X'), "sip.headers").ok());
 }
@@ -78,7 +84,9 @@ TEST(SipHeaders, ValuesMustNotBreakTheLine) {
                           std::string("a\0b", 3), std::string("a\x01"), std::string(1025, 'x')}) {
     Status s = validate_header_value(bad, "sip.headers.X-A");
     EXPECT_FALSE(s.ok());
-    if (!s.ok()) EXPECT_EQ(s.message().rfind("sip.headers.X-A: ", 0), 0u);
+    if (!s.ok()) {
+      EXPECT_EQ(s.message().rfind("sip.headers.X-A: ", 0), 0u);
+    }
   }
 }
 
@@ -89,7 +97,9 @@ TEST(Dtmf, OnlyDigitsStarHashAndPause) {
                           std::string("A"), std::string("1\n"), std::string(kMaxDtmfDigits + 1, '1')}) {
     Status s = validate_dtmf_digits(bad, "digits");
     EXPECT_FALSE(s.ok()) << "accepted: " << bad;
-    if (!s.ok()) EXPECT_EQ(s.message().rfind("digits: ", 0), 0u);
+    if (!s.ok()) {
+      EXPECT_EQ(s.message().rfind("digits: ", 0), 0u);
+    }
   }
 }
 
