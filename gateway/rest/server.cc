@@ -15,6 +15,7 @@ namespace {
 
 using json = nlohmann::ordered_json;  // keeps the client's header order and ours in answers
 
+constexpr size_t kHttpThreads = 32;
 constexpr const char* kNoCallLayer = "call layer not available";
 constexpr const char* kNoSession = "The session does not exist.";
 constexpr const char* kNoConnection = "The client specified by the connectionId property is not connected to the session.";
@@ -278,6 +279,10 @@ void RestServer::routes() {
   // Larger bodies are refused by the handlers (413 after the JWT check);
   // this bound only protects routes that take no body.
   s.set_payload_max_length(config_.max_body_bytes);
+  // A kept-alive connection holds a worker: enough workers that a burst of
+  // clients (50 dials at once) is not served one batch of 8 at a time.
+  s.new_task_queue = [] { return new httplib::ThreadPool(kHttpThreads); };
+  s.set_keep_alive_timeout(2);
   s.set_read_timeout(10, 0);
   s.set_write_timeout(10, 0);
   s.set_error_handler(httplib::Server::HandlerWithResponse([](const httplib::Request&, httplib::Response& res) {
