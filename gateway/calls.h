@@ -45,7 +45,7 @@ struct CallIds {
   std::string stream_id;      // the SIP participant's stream in the session
 };
 
-// callUpdated states (GATEWAY.md §1.2).
+// callUpdated states (docs/gateway.md, "Callbacks").
 enum class CallState { kDialing, kRinging, kActive, kOnHold, kHangup };
 const char* to_string(CallState s);
 
@@ -93,6 +93,45 @@ class Calls {
   virtual std::vector<CallInfo> calls_in_session(const std::string& session_id) const = 0;
   // Stops taking dials; live calls continue until they end.
   virtual void drain() = 0;
+
+  // The members below have defaults so that the call layer may adopt them
+  // one at a time; override them to reach Janus (rooms, publishers' moderation)
+  // and to export media figures.
+
+  // POST /session/create made `session_id` (a routed session) for `project_id`:
+  // prepare what it needs (the Janus room). Default: nothing to prepare.
+  virtual Status open_session(const std::string& project_id, const std::string& session_id) {
+    (void)project_id;
+    (void)session_id;
+    return Status();
+  }
+  // Session force mute (POST .../session/{id}/mute). `active`: mute every stream
+  // except `excluded_stream_ids`, and streams published later too; `!active`:
+  // only ends the session's mute state. Default: the SIP legs only.
+  virtual Status mute_session(const std::string& session_id, bool active,
+                              const std::vector<std::string>& excluded_stream_ids) {
+    if (!active) return Status();
+    for (const CallInfo& c : calls_in_session(session_id)) {
+      bool excluded = false;
+      for (const std::string& s : excluded_stream_ids) excluded = excluded || s == c.ids.stream_id;
+      if (excluded) continue;
+      if (Status s = force_mute(session_id, c.ids.connection_id, true); !s.ok() && s.code() != StatusCode::kNotFound) {
+        return s;
+      }
+    }
+    return Status();
+  }
+  // Force mute of one stream (POST .../stream/{id}/mute). kNotFound for an
+  // unknown stream. Default: SIP legs' streams only.
+  virtual Status mute_stream(const std::string& session_id, const std::string& stream_id) {
+    for (const CallInfo& c : calls_in_session(session_id)) {
+      if (c.ids.stream_id == stream_id) return force_mute(session_id, c.ids.connection_id, true);
+    }
+    return not_found("stream " + stream_id);
+  }
+  // Appends Prometheus text-format lines (packets, loss, jitter, tick time...)
+  // to GET /metrics. Default: none.
+  virtual void append_metrics(std::string& out) const { (void)out; }
 };
 
 }  // namespace sipmix::gw
