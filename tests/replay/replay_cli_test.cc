@@ -35,6 +35,9 @@ namespace fs = std::filesystem;
 using nlohmann::json;
 using testing::Cli;
 using testing::CliResult;
+using testing::talk;
+using testing::write_capture;
+using testing::CapturedPacket;
 
 // A synth session that runs quickly: one participant, a leg without video.
 constexpr const char* kSmall = R"({"duration_s": 2, "participants": [{"id": "a", "synth": true}], "sip_leg": {}})";
@@ -248,56 +251,6 @@ TEST_F(ReplayCli, WriteErrorFromAFileSizeLimit) {
 
 // ------------------------------------------------------------ captures
 
-// G.711 µ-law of one sample (ITU-T G.711), for a capture the test writes.
-uint8_t ulaw(int16_t pcm) {
-  int s = pcm;
-  const int sign = s < 0 ? 0x80 : 0;
-  if (s < 0) s = -s;
-  s = std::min(s, 32635) + 0x84;
-  int exp = 7;
-  for (int mask = 0x4000; (s & mask) == 0 && exp > 0; mask >>= 1) --exp;
-  const int mant = (s >> (exp + 3)) & 0x0f;
-  return static_cast<uint8_t>(~(sign | (exp << 4) | mant));
-}
-
-struct CapturedPacket {
-  int64_t t_us;
-  uint8_t payload_type;
-};
-
-// PCMU RTP (a 440 Hz tone, 20 ms per packet) at the given capture times.
-void write_capture(const std::string& path, const std::vector<CapturedPacket>& packets) {
-  auto w = PcapWriter::create(path);
-  ASSERT_TRUE(w.ok()) << w.status().message();
-  uint16_t seq = 100;
-  uint32_t ts = 1000;
-  double phase = 0;
-  for (const auto& p : packets) {
-    std::vector<uint8_t> rtp(12 + 160);
-    rtp[0] = 0x80;
-    rtp[1] = p.payload_type;
-    rtp[2] = static_cast<uint8_t>(seq >> 8);
-    rtp[3] = static_cast<uint8_t>(seq);
-    for (int i = 0; i < 4; ++i) rtp[4 + i] = static_cast<uint8_t>(ts >> (24 - 8 * i));
-    rtp[8] = 0x12;
-    rtp[11] = 0x34;
-    for (int i = 0; i < 160; ++i) {
-      rtp[12 + i] = ulaw(static_cast<int16_t>(8000 * std::sin(phase)));
-      phase += 2 * M_PI * 440 / 8000;
-    }
-    ++seq;
-    ts += 160;
-    ASSERT_TRUE((*w)->write(p.t_us, IpEndpoint::v4(10, 0, 0, 9, 5004), IpEndpoint::v4(10, 0, 0, 1, 4000), rtp).ok());
-  }
-  ASSERT_TRUE((*w)->finish().ok());
-}
-
-std::vector<CapturedPacket> talk(int64_t from_us, int n, uint8_t pt = 0) {
-  std::vector<CapturedPacket> v;
-  for (int i = 0; i < n; ++i) v.push_back({from_us + i * 20000, pt});
-  return v;
-}
-
 TEST_F(ReplayCli, CaptureWithAHugeGapFinishesQuickly) {
   // 2 s of audio, then 10^6 s of nothing, then 2 s more, and a packet whose
   // timestamp goes back in time.
@@ -305,7 +258,7 @@ TEST_F(ReplayCli, CaptureWithAHugeGapFinishesQuickly) {
   std::vector<CapturedPacket> p = talk(t0, 100);
   p.push_back({t0 - 5'000'000, 0});
   for (const auto& q : talk(t0 + 1'000'000'000'000, 100)) p.push_back(q);
-  write_capture((dir_ / "gap.pcap").string(), p);
+  ASSERT_TRUE(write_capture((dir_ / "gap.pcap").string(), p));
   write("m.json", R"({"participants": [{"id": "a", "audio_pcap": "gap.pcap", "audio_codec": "pcmu"}], "sip_leg": {}})");
   Cli::Options o;
   o.timeout_s = 120;  // a hang guard, not a speed requirement
@@ -325,7 +278,7 @@ TEST_F(ReplayCli, CaptureWithoutAPayloadTypeDecodesAndCountsTheOthers) {
   // PCMU (0) with a few comfort-noise (13) packets among them.
   std::vector<CapturedPacket> p = talk(1'000'000, 150);
   for (int i = 10; i < 150; i += 20) p[i].payload_type = 13;
-  write_capture((dir_ / "a.pcap").string(), p);
+  ASSERT_TRUE(write_capture((dir_ / "a.pcap").string(), p));
   write("m.json", R"({"participants": [{"id": "a", "audio_pcap": "a.pcap", "audio_codec": "pcmu"}], "sip_leg": {}})");
   const CliResult r = run({"m.json", "--out", "out", "-q"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -383,8 +336,8 @@ TEST_F(ReplayCli, EachBadInputExitsTwoWithOneLineNamingTheField) {
     ASSERT_TRUE((*w)->write(1000, IpEndpoint::v4(1, 1, 1, 1, 1), IpEndpoint::v4(2, 2, 2, 2, 2), junk).ok());
     ASSERT_TRUE((*w)->finish().ok());
   }
-  write_capture((dir_ / "pcma.pcap").string(), talk(0, 20, 8));
-  write_capture((dir_ / "pcmu.pcap").string(), talk(0, 20, 0));
+  ASSERT_TRUE(write_capture((dir_ / "pcma.pcap").string(), talk(0, 20, 8)));
+  ASSERT_TRUE(write_capture((dir_ / "pcmu.pcap").string(), talk(0, 20, 0)));
 
   auto with_participant = [](const std::string& participant, const std::string& leg = "{}",
                              const std::string& extra = "") {

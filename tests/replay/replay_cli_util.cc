@@ -6,12 +6,16 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
 #include <thread>
+
+#include "tools/replay/pcap_io.h"
 
 namespace sipmix::replay::testing {
 
@@ -105,6 +109,52 @@ CliResult Cli::run(const std::vector<std::string>& args, const Options& o) {
   std::remove(out_path.c_str());
   std::remove(err_path.c_str());
   return r;
+}
+
+namespace {
+// G.711 µ-law of one sample (ITU-T G.711).
+uint8_t ulaw(int16_t pcm) {
+  int s = pcm;
+  const int sign = s < 0 ? 0x80 : 0;
+  if (s < 0) s = -s;
+  s = std::min(s, 32635) + 0x84;
+  int exp = 7;
+  for (int mask = 0x4000; (s & mask) == 0 && exp > 0; mask >>= 1) --exp;
+  const int mant = (s >> (exp + 3)) & 0x0f;
+  return static_cast<uint8_t>(~(sign | (exp << 4) | mant));
+}
+}  // namespace
+
+bool write_capture(const std::string& path, const std::vector<CapturedPacket>& packets) {
+  auto w = PcapWriter::create(path);
+  if (!w.ok()) return false;
+  uint16_t seq = 100;
+  uint32_t ts = 1000;
+  double phase = 0;
+  for (const auto& p : packets) {
+    std::vector<uint8_t> rtp(12 + 160);
+    rtp[0] = 0x80;
+    rtp[1] = p.payload_type;
+    rtp[2] = static_cast<uint8_t>(seq >> 8);
+    rtp[3] = static_cast<uint8_t>(seq);
+    for (int i = 0; i < 4; ++i) rtp[4 + i] = static_cast<uint8_t>(ts >> (24 - 8 * i));
+    rtp[8] = 0x12;
+    rtp[11] = 0x34;
+    for (int i = 0; i < 160; ++i) {
+      rtp[12 + i] = ulaw(static_cast<int16_t>(8000 * std::sin(phase)));
+      phase += 2 * M_PI * 440 / 8000;
+    }
+    ++seq;
+    ts += 160;
+    if (!(*w)->write(p.t_us, IpEndpoint::v4(10, 0, 0, 9, 5004), IpEndpoint::v4(10, 0, 0, 1, 4000), rtp).ok()) return false;
+  }
+  return (*w)->finish().ok();
+}
+
+std::vector<CapturedPacket> talk(int64_t from_us, int n, uint8_t payload_type) {
+  std::vector<CapturedPacket> v;
+  for (int i = 0; i < n; ++i) v.push_back({from_us + i * 20000, payload_type});
+  return v;
 }
 
 }  // namespace sipmix::replay::testing

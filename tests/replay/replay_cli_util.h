@@ -3,6 +3,7 @@
 // optional signal sent during the run and an optional file size limit.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -31,5 +32,15 @@ class Cli {
   static CliResult run(const std::vector<std::string>& args, const Options& options);
   static std::string binary();
 };
+
+struct CapturedPacket {
+  int64_t t_us;  // capture time
+  uint8_t payload_type;
+};
+// Writes a capture of PCMU RTP (a 440 Hz tone, 20 ms a packet, to UDP port
+// 4000) with the given capture times. Returns false if it cannot.
+bool write_capture(const std::string& path, const std::vector<CapturedPacket>& packets);
+// `n` packets 20 ms apart from `from_us`.
+std::vector<CapturedPacket> talk(int64_t from_us, int n, uint8_t payload_type = 0);
 
 }  // namespace sipmix::replay::testing
