@@ -437,5 +437,17 @@ TEST_F(ReplayCli, EachBadInputExitsTwoWithOneLineNamingTheField) {
   }
 }
 
+// A device never ends and a folder is not a manifest: both are refused
+// before anything is read.
+TEST_F(ReplayCli, AManifestMustBeARegularFile) {
+  for (const std::string m : {"/dev/zero", "/tmp", "absent.json"}) {
+    const CliResult r = run({m, "--out", "out", "-q"});
+    EXPECT_EQ(r.exit_code, 2) << m << ": " << r.err;
+    EXPECT_EQ(r.lines(), 1) << m << ": " << r.err;
+    EXPECT_NE(r.err.find(m), std::string::npos) << r.err;
+  }
+  EXPECT_TRUE(entries(dir_).empty());
+}
+
 }  // namespace
 }  // namespace sipmix::replay

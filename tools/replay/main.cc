@@ -107,7 +107,13 @@ int main(int argc, char** argv) {
     }
     manifest = std::move(*m);
   }
-  auto r = sipmix::replay::run_replay(manifest, opt);
+  sipmix::StatusOr<sipmix::replay::ReplayResult> r = sipmix::unavailable("not run");
+  try {
+    r = sipmix::replay::run_replay(manifest, opt);
+  } catch (const std::exception& e) {  // a bug, but still one line and no partial output
+    std::fprintf(stderr, "sipmix-replay: internal error: %s\n", e.what());
+    return 1;
+  }
   if (!r.ok() && g_stop_signal.load() != 0) {
     const int signo = g_stop_signal.load();
     std::fprintf(stderr, "sipmix-replay: stopped by %s: the partial results were removed, %s is unchanged\n",

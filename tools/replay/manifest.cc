@@ -18,6 +18,7 @@ namespace fs = std::filesystem;
 // Each participant takes an audio and a video slot, plus two for the leg;
 // Session allows 256 slots.
 constexpr size_t kMaxParticipants = 127;
+constexpr uintmax_t kMaxManifestBytes = 16 << 20;
 
 // Values from the manifest are quoted in errors: keep the message one line.
 std::string one_line(std::string s) {
@@ -572,12 +573,18 @@ StatusOr<Manifest> parse_manifest(const std::string& text, const std::string& ba
 
 StatusOr<Manifest> load_manifest(const std::string& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) return invalid_argument(path + ": no such file");
+  if (!fs::exists(path, ec)) return invalid_argument(one_line(path + ": no such file"));
+  // Not a device or a pipe: /dev/zero would never end.
+  if (!fs::is_regular_file(path, ec)) return invalid_argument(one_line(path + ": not a regular file"));
+  const auto size = fs::file_size(path, ec);
+  if (ec) return invalid_argument(one_line(path + ": cannot read: " + ec.message()));
+  if (size > kMaxManifestBytes)
+    return invalid_argument(one_line(path + ": too large for a manifest (" + std::to_string(size) + " bytes)"));
   std::ifstream f(path, std::ios::binary);
-  if (!f.good()) return invalid_argument(path + ": cannot read");
+  if (!f.good()) return invalid_argument(one_line(path + ": cannot read"));
   std::stringstream ss;
   ss << f.rdbuf();
-  if (f.bad()) return invalid_argument(path + ": read error");
+  if (f.bad()) return invalid_argument(one_line(path + ": read error"));
   const std::string base = fs::path(path).parent_path().string();
   return parse_manifest(ss.str(), base, path);
 }

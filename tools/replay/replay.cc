@@ -1066,7 +1066,7 @@ StatusOr<ReplayResult> run_replay(const Manifest& manifest, const ReplayOptions&
   if (Status st = move_into_place(tmp, out_folder); !st.ok()) return st;
   cleanup.keep = true;
   result.out_dir = out.string();
-  for (const auto& f : fs::directory_iterator(out))
+  for (const auto& f : fs::directory_iterator(out, ec))
     if (f.path().filename() != kMarker) result.files.push_back(f.path().filename().string());
   std::sort(result.files.begin(), result.files.end());
   result.media_seconds = static_cast<double>(end_us) / 1e6;
