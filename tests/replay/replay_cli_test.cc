@@ -193,6 +193,14 @@ void expect_stop_leaves_nothing(const fs::path& dir, int signo, int expected_exi
   EXPECT_EQ(entries(dir), (std::set<std::string>{"long.json"}));
 }
 
+TEST_F(ReplayCli, HelpSaysWhatASignalDoes) {
+  const CliResult r = run({"--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_NE(r.out.find("SIGINT (Ctrl-C) or SIGTERM stops the replay, removes the temporary folder"), std::string::npos)
+      << r.out;
+  EXPECT_NE(r.out.find("130 SIGINT, 143 SIGTERM"), std::string::npos) << r.out;
+}
+
 TEST_F(ReplayCli, SigintAfterAFewSecondsLeavesNoTemporaryFolder) { expect_stop_leaves_nothing(dir_, SIGINT, 130); }
 TEST_F(ReplayCli, SigtermLeavesNoTemporaryFolder) { expect_stop_leaves_nothing(dir_, SIGTERM, 143); }
 
