@@ -532,6 +532,23 @@ StatusOr<int64_t> check_inputs(Manifest& m, const ReplayOptions& opt) {
       if (!scan.ok()) return bad(f + "." + key, scan.status().message());
       (*pc)->stream_payload_type = scan->payload_type;
       inputs_end = std::max(inputs_end, join + scan->length_us);
+      // A static payload type (RFC 3551) names its codec: decoding it as
+      // another would be noise.
+      const int pt = scan->payload_type;
+      if (pc == &p.audio_pcap && pt < 96) {
+        const char* codec = pt == 0 ? "pcmu" : pt == 8 ? "pcma" : pt == 9 ? "g722" : nullptr;
+        const AudioCodec c = p.pcap_audio_codec;
+        const char* given = c == AudioCodec::kPcmu ? "pcmu" : c == AudioCodec::kPcma ? "pcma" : c == AudioCodec::kG722 ? "g722" : "opus";
+        if (!codec)
+          return bad(f + "." + key, (*pc)->path + ": its RTP has static payload type " + std::to_string(pt) +
+                                        ", not a codec sipmix decodes (opus, pcmu, pcma, g722)");
+        if (std::string(codec) != given)
+          return bad(f + ".audio_codec", std::string(given) + ", but the capture's payload type " + std::to_string(pt) +
+                                             " is " + codec + " (RFC 3551)");
+      }
+      if (pc == &p.video_pcap && pt < 96)
+        return bad(f + "." + key, (*pc)->path + ": its RTP has static payload type " + std::to_string(pt) +
+                                      ", not VP8 or H.264 (dynamic, 96..127)");
     }
     audio |= p.audio_pcap.has_value();
     video |= p.video_pcap.has_value();
