@@ -567,6 +567,13 @@ StatusOr<Manifest> parse_manifest(const std::string& text, const std::string& ba
     for (const auto& p : m.participants) known |= p.id == e.target;
     if (!known) r.fail(Reader::index("timeline", i) + ".target", "unknown participant or leg \"" + e.target + "\"");
   }
+  for (size_t i = 0; i < m.timeline.size() && !r.failed(); ++i) {
+    for (const auto& x : m.timeline[i].excluded) {
+      bool known = x == m.leg.config.id;
+      for (const auto& p : m.participants) known |= p.id == x;
+      if (!known) r.fail(Reader::index("timeline", i) + ".excluded", "unknown participant or leg \"" + x + "\"");
+    }
+  }
   if (r.failed()) return r.status();
   return m;
 }

@@ -491,6 +491,7 @@ StatusOr<int64_t> check_inputs(Manifest& m, const ReplayOptions& opt) {
   };
   int64_t inputs_end = 0;
   bool endless = false;
+  std::vector<bool> sends_audio(m.participants.size());
   for (size_t i = 0; i < m.participants.size(); ++i) {
     if (stopped(opt)) return interrupted();
     ParticipantInput& p = m.participants[i];
@@ -552,6 +553,7 @@ StatusOr<int64_t> check_inputs(Manifest& m, const ReplayOptions& opt) {
     }
     audio |= p.audio_pcap.has_value();
     video |= p.video_pcap.has_value();
+    sends_audio[i] = audio;
     if (!audio && !video) return bad(f, "contributes nothing: " + why_nothing);
   }
 
@@ -609,8 +611,28 @@ StatusOr<int64_t> check_inputs(Manifest& m, const ReplayOptions& opt) {
       return bad("participants[" + std::to_string(i) + "].join_at_s", seconds(first_join) + ends);
   }
   for (size_t i = 0; i < m.timeline.size(); ++i) {
-    const int64_t at = static_cast<int64_t>(m.timeline[i].at_s * 1e6);
+    const TimelineEntry& e = m.timeline[i];
+    const int64_t at = static_cast<int64_t>(e.at_s * 1e6);
     if (at > end_us) return bad("timeline[" + std::to_string(i) + "].at_s", seconds(at) + ends);
+    if (e.action != TimelineEntry::Action::kForceMute) continue;
+    for (size_t k = 0; k < m.participants.size(); ++k) {
+      const ParticipantInput& p = m.participants[k];
+      if (p.id != e.target) continue;
+      if (!sends_audio[k]) return bad("timeline[" + std::to_string(i) + "].target", "\"" + p.id + "\" sends no audio to mute");
+      // Present at `at`? Joins and leaves at the same time as the action come first, as in the replay.
+      std::vector<std::pair<int64_t, bool>> moves = {{static_cast<int64_t>(p.join_at_s * 1e6), true}};
+      if (p.leave_at_s) moves.push_back({static_cast<int64_t>(*p.leave_at_s * 1e6), false});
+      for (const auto& x : m.timeline)
+        if ((x.action == TimelineEntry::Action::kJoin || x.action == TimelineEntry::Action::kLeave) && x.target == p.id)
+          moves.push_back({static_cast<int64_t>(x.at_s * 1e6), x.action == TimelineEntry::Action::kJoin});
+      std::stable_sort(moves.begin(), moves.end(), [](auto& a, auto& b) { return a.first < b.first; });
+      bool present = false;
+      for (const auto& [t, joins] : moves)
+        if (t <= at) present = joins;
+      if (!present)
+        return bad("timeline[" + std::to_string(i) + "].target",
+                   "\"" + p.id + "\" is not in the session at " + seconds(at));
+    }
   }
   if (!leg.event_pcaps.empty() && events_at >= end_us) return bad("sip_leg.event_pcaps_at_s", seconds(events_at) + ends);
   return end_us;
