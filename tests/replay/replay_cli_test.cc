@@ -457,7 +457,9 @@ TEST_F(ReplayCli, EachBadInputExitsTwoWithOneLineNamingTheField) {
     EXPECT_EQ(r.exit_code, 2) << c.name << ": " << r.err;
     EXPECT_EQ(r.lines(), 1) << c.name << ": " << r.err;
     EXPECT_NE(r.err.find("bad.json: " + c.field + ":"), std::string::npos) << c.name << ": " << r.err;
-    if (!c.path.empty()) EXPECT_NE(r.err.find(c.path), std::string::npos) << c.name << ": " << r.err;
+    if (!c.path.empty()) {
+      EXPECT_NE(r.err.find(c.path), std::string::npos) << c.name << ": " << r.err;
+    }
     EXPECT_EQ(entries(dir_), before) << c.name << ": something was left behind";
   }
 }

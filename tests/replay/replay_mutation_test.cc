@@ -189,7 +189,9 @@ TEST_F(ReplayMutation, EveryMutatedManifestSucceedsCompletelyOrIsRefusedWithOneL
         EXPECT_TRUE(fs::exists(dir_ / "out" / f)) << label << ": no " << f;
       for (const char* f : {"leg.mkv", "session-stream.mka", "leg.pcap", "stats.json", "timeline.png"})
         EXPECT_GT(fs::file_size(dir_ / "out" / f), 0u) << label << ": empty " << f;
-      if (video) EXPECT_TRUE(fs::exists(dir_ / "out" / "contact-sheet.png")) << label;
+      if (video) {
+        EXPECT_TRUE(fs::exists(dir_ / "out" / "contact-sheet.png")) << label;
+      }
       std::ifstream in(dir_ / "out" / "stats.json");
       EXPECT_TRUE(json::parse(in, nullptr, false).is_object()) << label << ": stats.json";
       auto after = entries(dir_);
