@@ -189,3 +189,75 @@ TEST_F(ManifestTest, ErrorStaysOneLineWithNewlinesInValues) {
 
 }  // namespace
 }  // namespace sipmix::replay
+
+namespace sipmix::replay {
+namespace {
+
+// Issue 16: what used to be accepted and then did something else.
+TEST_F(ManifestTest, SeedMustBeAWholeNumber) {
+  expect_error(R"({"seed": 1.5, "participants": [{"id": "a", "media": "a.webm"}], "sip_leg": {}})", "seed",
+               "whole number");
+  expect_error(R"({"seed": -1, "participants": [{"id": "a", "media": "a.webm"}], "sip_leg": {}})", "seed",
+               "whole number");
+  auto m = parse(R"({"seed": 18446744073709551615, "participants": [{"id": "a", "media": "a.webm"}], "sip_leg": {}})");
+  ASSERT_TRUE(m.ok()) << m.status().message();
+  EXPECT_EQ(m->seed, 18446744073709551615u);
+}
+TEST_F(ManifestTest, DuplicateKeysNameTheirField) {
+  expect_error(R"({"seed": 1, "seed": 2, "participants": [{"id": "a", "media": "a.webm"}], "sip_leg": {}})", "seed",
+               "duplicate key");
+  expect_error(R"({"participants": [{"id": "a", "media": "a.webm"}, {"id": "b", "media": "a.webm", "media": "b.wav"}],
+                   "sip_leg": {}})",
+               "participants[1].media", "duplicate key");
+  expect_error(R"({"participants": [{"id": "a", "media": "a.webm"}], "sip_leg": {"audio": {"codec": "pcmu", "codec": "pcma"}}})",
+               "sip_leg.audio.codec", "duplicate key");
+}
+TEST_F(ManifestTest, LegPayloadTypesMustDiffer) {
+  expect_error(R"({"participants": [{"id": "a", "media": "a.webm"}],
+                   "sip_leg": {"video": true, "audio": {"codec": "opus", "payload_type": 96}}})",
+               "sip_leg.video_codec.payload_type", "clashes with sip_leg.audio.payload_type 96");
+  expect_error(R"({"participants": [{"id": "a", "media": "a.webm"}],
+                   "sip_leg": {"video": true, "telephone_event": {"payload_type": 96}}})",
+               "sip_leg.video_codec.payload_type", "clashes with sip_leg.telephone_event.payload_type 96");
+}
+TEST_F(ManifestTest, JitterMinimumAboveMaximum) {
+  expect_error(R"({"participants": [{"id": "a", "media": "a.webm"}], "sip_leg": {},
+                   "session": {"jitter_min_delay_ms": 300, "jitter_max_delay_ms": 200}})",
+               "session.jitter_min_delay_ms", "300 > 200");
+}
+TEST_F(ManifestTest, MoreParticipantsThanSlots) {
+  std::string ps;
+  for (int i = 0; i < 128; ++i) ps += std::string(i ? "," : "") + R"({"id": "p)" + std::to_string(i) + R"(", "synth": true})";
+  expect_error(R"({"participants": [)" + ps + R"(], "sip_leg": {}})", "participants", "at most 127");
+}
+TEST_F(ManifestTest, AParticipantMustSendSomething) {
+  expect_error(R"({"participants": [{"id": "a", "synth": true, "audio": false, "video": false}], "sip_leg": {}})",
+               "participants[0]", "contributes nothing");
+  expect_error(R"({"participants": [{"id": "a", "media": "a.webm", "audio": false, "video": false}], "sip_leg": {}})",
+               "participants[0]", "contributes nothing");
+}
+TEST_F(ManifestTest, OneInputPerKind) {
+  std::ofstream(dir_ / "c.pcap") << "x";
+  expect_error(R"({"participants": [{"id": "a", "media": "a.webm", "audio_pcap": "c.pcap"}], "sip_leg": {}})",
+               "participants[0].audio_pcap", "\"audio\": false");
+  expect_error(R"({"participants": [{"id": "a", "synth": true, "video_pcap": "c.pcap"}], "sip_leg": {}})",
+               "participants[0].video_pcap", "\"video\": false");
+  expect_error(R"({"participants": [{"id": "a", "media": "a.webm"}], "sip_leg": {"media": "b.wav", "audio_pcap": "c.pcap"}})",
+               "sip_leg.audio_pcap", "excludes");
+  auto m = parse(R"({"participants": [{"id": "a", "media": "a.webm", "audio": false, "audio_pcap": "c.pcap"}], "sip_leg": {}})");
+  EXPECT_TRUE(m.ok()) << m.status().message();
+}
+TEST_F(ManifestTest, ActionsThatCanNeverHappen) {
+  expect_error(R"({"participants": [{"id": "a", "media": "a.webm"}], "sip_leg": {},
+                   "timeline": [{"at_s": 1, "action": "leave", "target": "sip"}]})",
+               "timeline[0].target", "not the SIP leg");
+  expect_error(R"({"participants": [{"id": "a", "media": "a.webm"}], "sip_leg": {},
+                   "timeline": [{"at_s": 1, "action": "play_dtmf", "digits": "1"}]})",
+               "timeline[0].action", "telephone_event");
+  expect_error(R"({"participants": [{"id": "a", "media": "a.webm"}], "sip_leg": {},
+                   "timeline": [{"at_s": 1, "action": "keyframe_request"}]})",
+               "timeline[0].action", "video");
+}
+
+}  // namespace
+}  // namespace sipmix::replay

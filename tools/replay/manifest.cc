@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <set>
+#include <vector>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -13,6 +14,11 @@ namespace {
 
 using nlohmann::json;
 namespace fs = std::filesystem;
+
+// Each participant takes an audio and a video slot, plus two for the leg;
+// Session allows 256 slots.
+constexpr size_t kMaxParticipants = 127;
+constexpr uintmax_t kMaxManifestBytes = 16 << 20;
 
 // Values from the manifest are quoted in errors: keep the message one line.
 std::string one_line(std::string s) {
@@ -103,6 +109,16 @@ class Reader {
       return fail(join(field, key), m.str());
     }
     *out = static_cast<int>(v);
+  }
+
+  // A seed is a whole number: 1.5 would silently become 1.
+  void seed(const json& o, const char* key, uint64_t* out) {
+    if (failed()) return;
+    auto it = o.find(key);
+    if (it == o.end()) return;
+    if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<int64_t>() < 0))
+      return fail(key, "must be a whole number 0 or more");
+    *out = it->get<uint64_t>();
   }
 
   void string(const json& o, const std::string& field, const char* key, std::string* out, bool required = false) {
@@ -242,6 +258,18 @@ void read_participant(Reader& r, const json& p, const std::string& f, Participan
     r.fail(Reader::join(f, "speech"), "goes with \"synth\": true");
   if (out->leave_at_s && *out->leave_at_s <= out->join_at_s)
     r.fail(Reader::join(f, "leave_at_s"), "must be after join_at_s");
+  if (r.failed()) return;
+  // Each kind comes from one input, and the participant sends something.
+  const bool whole = out->synth || !out->media.empty();
+  const char* what = out->synth ? "synth" : "media";
+  if (whole && !out->audio && !out->video && !out->audio_pcap && !out->video_pcap)
+    r.fail(f, std::string("contributes nothing: \"audio\" and \"video\" are both false for its ") + what);
+  else if (whole && out->audio && out->audio_pcap)
+    r.fail(Reader::join(f, "audio_pcap"), std::string("the ") + what +
+                                              " audio is used too: set \"audio\": false to take the audio from the capture");
+  else if (whole && out->video && out->video_pcap)
+    r.fail(Reader::join(f, "video_pcap"), std::string("the ") + what +
+                                              " video is used too: set \"video\": false to take the video from the capture");
 }
 
 void read_leg(Reader& r, const json& root, LegInput* leg) {
@@ -340,6 +368,17 @@ void read_leg(Reader& r, const json& root, LegInput* leg) {
   r.number(*o, f, "synth_tone_hz", &leg->synth_tone_hz, 0, 20000);
   if (!r.failed() && leg->synth_tone_hz > 0 && (!leg->media.empty() || leg->audio_pcap))
     r.fail(f + ".synth_tone_hz", "excludes \"media\" and \"audio_pcap\"");
+  if (!r.failed() && !leg->media.empty() && leg->audio_pcap) r.fail(f + ".audio_pcap", "excludes \"media\"");
+  // One payload type names one medium of the leg.
+  if (!r.failed() && c.telephone_event_payload_type == c.audio_payload_type)
+    r.fail(f + ".telephone_event.payload_type",
+           "clashes with sip_leg.audio.payload_type " + std::to_string(c.audio_payload_type));
+  if (!r.failed() && c.video && c.video_payload_type == c.audio_payload_type)
+    r.fail(f + ".video_codec.payload_type",
+           "clashes with sip_leg.audio.payload_type " + std::to_string(c.audio_payload_type));
+  if (!r.failed() && c.video && c.video_payload_type == c.telephone_event_payload_type)
+    r.fail(f + ".video_codec.payload_type",
+           "clashes with sip_leg.telephone_event.payload_type " + std::to_string(c.telephone_event_payload_type));
   read_impairment(r, *o, f, &leg->impairment);
   if (r.failed()) return;
   if (c.secure && (c.srtp_key_to_leg.empty() || c.srtp_key_from_leg.empty()))
@@ -386,20 +425,87 @@ void read_timeline(Reader& r, const json& root, Manifest* m) {
     if (r.failed()) return;
     const bool needs_target = en.action == A::kJoin || en.action == A::kLeave || en.action == A::kForceMute;
     if (needs_target && en.target.empty()) return r.fail(f + ".target", "missing");
+    if ((en.action == A::kJoin || en.action == A::kLeave) && en.target == m->leg.config.id)
+      return r.fail(f + ".target", "join and leave move participants, not the SIP leg \"" + en.target + "\"");
     if (en.action == A::kPlayDtmf || en.action == A::kPressDtmf) {
       if (en.digits.empty()) return r.fail(f + ".digits", "missing");
       for (char ch : en.digits)
         if (!((ch >= '0' && ch <= '9') || ch == '*' || ch == '#' || ch == 'p' || (ch >= 'A' && ch <= 'D')))
           return r.fail(f + ".digits", std::string("invalid digit '") + ch + "' (0-9 * # A-D p)");
     }
+    if ((en.action == A::kPlayDtmf || en.action == A::kPressDtmf) && m->leg.config.telephone_event_payload_type < 0)
+      return r.fail(f + ".action", action + " needs sip_leg.telephone_event (not negotiated)");
+    if (en.action == A::kKeyframeRequest && !m->leg.config.video)
+      return r.fail(f + ".action", "keyframe_request needs a leg with video (sip_leg.video)");
     m->timeline.push_back(en);
   }
 }
 
 }  // namespace
 
+// JSON allows an object to repeat a key and keeps the last value: in a
+// manifest that is always a mistake, so the parser's callback records the
+// first repeated key with its field path.
+class DuplicateKeys {
+ public:
+  bool on_event(json::parse_event_t event, const json& parsed) {
+    using E = json::parse_event_t;
+    switch (event) {
+      case E::object_start:
+        element();
+        frames_.push_back({false, {}, -1, {}});
+        break;
+      case E::array_start:
+        element();
+        frames_.push_back({true, {}, -1, {}});
+        break;
+      case E::object_end:
+      case E::array_end:
+        if (!frames_.empty()) frames_.pop_back();
+        break;
+      case E::key:
+        if (!frames_.empty() && parsed.is_string()) {
+          Frame& f = frames_.back();
+          f.key = parsed.get<std::string>();
+          if (!f.keys.insert(f.key).second && first_.empty()) first_ = path();
+        }
+        break;
+      case E::value:
+        element();
+        break;
+    }
+    return true;
+  }
+  const std::string& first() const { return first_; }
+
+ private:
+  struct Frame {
+    bool array;
+    std::string key;
+    int index;
+    std::set<std::string> keys;
+  };
+  void element() {
+    if (!frames_.empty() && frames_.back().array) ++frames_.back().index;
+  }
+  std::string path() const {
+    std::string p;
+    for (size_t i = 0; i < frames_.size(); ++i) {
+      const Frame& f = frames_[i];
+      if (f.array) p += "[" + std::to_string(f.index) + "]";
+      else p += (p.empty() ? "" : ".") + f.key;
+    }
+    return p;
+  }
+  std::vector<Frame> frames_;
+  std::string first_;
+};
+
 StatusOr<Manifest> parse_manifest(const std::string& text, const std::string& base_dir, const std::string& display) {
-  json root = json::parse(text, nullptr, /*allow_exceptions=*/false, /*ignore_comments=*/true);
+  DuplicateKeys dups;
+  json root = json::parse(
+      text, [&dups](int, json::parse_event_t e, json& parsed) { return dups.on_event(e, parsed); },
+      /*allow_exceptions=*/false, /*ignore_comments=*/true);
   if (root.is_discarded()) {
     // Re-parse with exceptions only to get the position for the message.
     try {
@@ -413,14 +519,13 @@ StatusOr<Manifest> parse_manifest(const std::string& text, const std::string& ba
     return invalid_argument(display + ": not valid JSON");
   }
   if (!root.is_object()) return invalid_argument(display + ": the top level must be an object");
+  if (!dups.first().empty()) return invalid_argument(one_line(display + ": " + dups.first() + ": duplicate key"));
   Reader r(display, base_dir);
   Manifest m;
   m.path = display;
   r.only_keys(root, "", {"duration_s", "seed", "participants", "sip_leg", "timeline", "session", "contact_sheet_every_s"});
   r.number(root, "", "duration_s", &m.duration_s, 0, 86400);
-  double seed = 1;
-  r.number(root, "", "seed", &seed, 0, 9007199254740992.0);
-  m.seed = static_cast<uint64_t>(seed);
+  r.seed(root, "seed", &m.seed);
   r.integer(root, "", "contact_sheet_every_s", &m.contact_sheet_every_s, 1, 3600);
   if (const json* s = r.object(root, "", "session", false)) {
     r.only_keys(*s, "session", {"resampler_quality", "no_video_timeout_ms", "dtmf_inter_digit_timeout_ms",
@@ -430,9 +535,17 @@ StatusOr<Manifest> parse_manifest(const std::string& text, const std::string& ba
     r.integer(*s, "session", "dtmf_inter_digit_timeout_ms", &m.session.dtmf_inter_digit_timeout_ms, 100, 60000);
     r.integer(*s, "session", "jitter_min_delay_ms", &m.session.jitter_min_delay_ms, 0, 1000);
     r.integer(*s, "session", "jitter_max_delay_ms", &m.session.jitter_max_delay_ms, 20, 5000);
+    if (!r.failed() && m.session.jitter_min_delay_ms > m.session.jitter_max_delay_ms)
+      r.fail("session.jitter_min_delay_ms", "must not exceed jitter_max_delay_ms (" +
+                                                std::to_string(m.session.jitter_min_delay_ms) + " > " +
+                                                std::to_string(m.session.jitter_max_delay_ms) + ")");
   }
   if (const json* ps = r.array(root, "", "participants", true)) {
     if (ps->empty()) r.fail("participants", "must list at least one participant");
+    if (ps->size() > kMaxParticipants)
+      r.fail("participants", "at most " + std::to_string(kMaxParticipants) + " (the session has " +
+                                 std::to_string(2 * kMaxParticipants + 2) + " stream slots; got " +
+                                 std::to_string(ps->size()) + ")");
     std::set<std::string> ids;
     for (size_t i = 0; i < ps->size() && !r.failed(); ++i) {
       ParticipantInput p;
@@ -454,18 +567,31 @@ StatusOr<Manifest> parse_manifest(const std::string& text, const std::string& ba
     for (const auto& p : m.participants) known |= p.id == e.target;
     if (!known) r.fail(Reader::index("timeline", i) + ".target", "unknown participant or leg \"" + e.target + "\"");
   }
+  for (size_t i = 0; i < m.timeline.size() && !r.failed(); ++i) {
+    for (const auto& x : m.timeline[i].excluded) {
+      bool known = x == m.leg.config.id;
+      for (const auto& p : m.participants) known |= p.id == x;
+      if (!known) r.fail(Reader::index("timeline", i) + ".excluded", "unknown participant or leg \"" + x + "\"");
+    }
+  }
   if (r.failed()) return r.status();
   return m;
 }
 
 StatusOr<Manifest> load_manifest(const std::string& path) {
   std::error_code ec;
-  if (!fs::exists(path, ec)) return invalid_argument(path + ": no such file");
+  if (!fs::exists(path, ec)) return invalid_argument(one_line(path + ": no such file"));
+  // Not a device or a pipe: /dev/zero would never end.
+  if (!fs::is_regular_file(path, ec)) return invalid_argument(one_line(path + ": not a regular file"));
+  const auto size = fs::file_size(path, ec);
+  if (ec) return invalid_argument(one_line(path + ": cannot read: " + ec.message()));
+  if (size > kMaxManifestBytes)
+    return invalid_argument(one_line(path + ": too large for a manifest (" + std::to_string(size) + " bytes)"));
   std::ifstream f(path, std::ios::binary);
-  if (!f.good()) return invalid_argument(path + ": cannot read");
+  if (!f.good()) return invalid_argument(one_line(path + ": cannot read"));
   std::stringstream ss;
   ss << f.rdbuf();
-  if (f.bad()) return invalid_argument(path + ": read error");
+  if (f.bad()) return invalid_argument(one_line(path + ": read error"));
   const std::string base = fs::path(path).parent_path().string();
   return parse_manifest(ss.str(), base, path);
 }

@@ -31,6 +31,9 @@ struct PcapInput {
   std::string path;
   std::optional<int> payload_type;  // filter; unset: every RTP packet
   std::optional<int> udp_port;      // filter on the destination port
+  // The stream's payload type: the filter's, or learned from the capture
+  // (its most common one) before the replay starts; -1 until then.
+  int stream_payload_type = -1;
 };
 
 struct ParticipantInput {

@@ -3,6 +3,7 @@
 // and seed give the same outputs. Single-threaded.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -17,7 +18,10 @@ namespace sipmix::replay {
 struct ReplayOptions {
   std::string out_dir = "sipmix-demo";
   bool progress = true;     // a progress bar when stderr is a terminal
-  bool force = false;       // replace an existing output folder not made by us
+  bool force = false;       // replace an earlier sipmix-replay output folder
+  // Set (to the signal number) from a signal handler: the replay stops, removes
+  // its temporary folder and returns an error; OUT is left as it was.
+  const std::atomic<int>* stop = nullptr;
   // Build the contact sheet by decoding the leg's video as it was sent (one
   // more video decode per frame) instead of from the composed canvas.
   bool decode_sent_video = false;
@@ -39,9 +43,13 @@ struct ReplayResult {
 // and is force-muted once.
 Manifest demo_manifest();
 
-// Runs the session and writes the outputs into options.out_dir (into a
-// temporary folder first, renamed into place at the end, so nothing half
-// written is left behind on error).
+// Runs the session and writes the outputs into options.out_dir: into a
+// temporary folder beside it first (`.NAME.sipmix-tmp-XXXXXX`), renamed into
+// place at the end, so nothing half written is left behind on an error or a
+// stop. Every input is opened and checked before anything is written.
+// kInvalidArgument and kNotFound: bad input or --out (the message names the
+// field); kUnavailable: an output could not be written (the message names the
+// file), or the replay was stopped.
 StatusOr<ReplayResult> run_replay(const Manifest& manifest, const ReplayOptions& options);
 
 }  // namespace sipmix::replay

@@ -77,13 +77,18 @@ class FileSource final : public PacketSource {
         base_us_ += last_pts_us_ + kFrameUs - offset_us_;
         offset_us_ = 0;
         last_pts_us_ = 0;
+        gap_us_ = 0;
         continue;
       }
       if (pkt_.pts_us < offset_us_) continue;
       const bool audio = pkt_.kind == MediaKind::kAudio;
       if (audio ? !in_.audio : !in_.video) continue;
       if (!audio && !video_) continue;
-      pending_t_ = pkt_.pts_us - offset_us_;
+      // A jump in the file's timestamps is shortened like a capture's gap, so
+      // that a broken timestamp cannot stall the replay.
+      if (pkt_.pts_us - offset_us_ - gap_us_ > last_pts_us_ + kMaxCaptureGapUs)
+        gap_us_ = pkt_.pts_us - offset_us_ - last_pts_us_ - kMaxCaptureGapUs;
+      pending_t_ = pkt_.pts_us - offset_us_ - gap_us_;
       last_pts_us_ = std::max(last_pts_us_, pending_t_);
       pending_ = true;
     }
@@ -112,15 +117,17 @@ class FileSource final : public PacketSource {
   MediaPacket pkt_;
   bool pending_ = false, done_ = false;
   int64_t pending_t_ = 0, base_us_ = 0, offset_us_ = 0, last_pts_us_ = 0;
+  int64_t gap_us_ = 0;  // removed from the file's timestamps by the gap rule
 };
 
 class SynthSource final : public PacketSource {
  public:
   SynthSource(int participant, int64_t start_us, int64_t end_us, VideoSynth vs, AudioSynth as,
               std::unique_ptr<video::VideoEncoder> enc, std::unique_ptr<VideoPacketizer> video,
-              std::unique_ptr<OpusPacketizer> opus)
+              std::unique_ptr<OpusPacketizer> opus, bool send_audio, bool send_video)
       : participant_(participant), start_us_(start_us), end_us_(end_us), vs_(std::move(vs)), as_(std::move(as)),
-        enc_(std::move(enc)), video_(std::move(video)), opus_(std::move(opus)), next_audio_(start_us), next_video_(start_us) {}
+        enc_(std::move(enc)), video_(std::move(video)), opus_(std::move(opus)),
+        next_audio_(send_audio ? start_us : end_us), next_video_(send_video ? start_us : end_us) {}
 
   StatusOr<bool> produce(int64_t until_us, std::vector<TimedPacket>& out) override {
     std::array<int16_t, AudioSynth::kFrameSamples> pcm;
@@ -154,29 +161,73 @@ class SynthSource final : public PacketSource {
   int64_t frame_ = 0;
 };
 
-class PcapSource final : public PacketSource {
+// Applies the capture timing rule (see kMaxCaptureGapUs) packet by packet.
+class CaptureClock {
  public:
-  PcapSource(std::vector<UdpPacket> packets, Target target, int participant, int64_t start_us)
-      : packets_(std::move(packets)), target_(target), participant_(participant), start_us_(start_us) {}
-  StatusOr<bool> produce(int64_t until_us, std::vector<TimedPacket>& out) override {
-    while (next_ < packets_.size()) {
-      const int64_t t = start_us_ + packets_[next_].timestamp_us - packets_.front().timestamp_us;
-      if (t >= until_us) return true;
-      out.push_back({t, target_, participant_, std::move(packets_[next_].payload)});
-      ++next_;
+  int64_t next(int64_t capture_us) {
+    if (first_) {
+      first_ = false;
+    } else {
+      t_us_ += std::clamp<int64_t>(capture_us - prev_us_, 0, kMaxCaptureGapUs);
     }
-    return false;
-  }
-  int64_t end_us() const override {
-    return packets_.empty() ? start_us_ : start_us_ + packets_.back().timestamp_us - packets_.front().timestamp_us;
+    prev_us_ = capture_us;
+    return t_us_;
   }
 
  private:
-  std::vector<UdpPacket> packets_;
+  bool first_ = true;
+  int64_t prev_us_ = 0, t_us_ = 0;
+};
+
+// RTCP shares the RTP port under RFC 5761; its packet types 200..204 read as
+// RTP payload types 72..76 with the marker bit set.
+bool is_rtp(std::span<const uint8_t> payload, rtp::RtpPacketView* view) {
+  auto v = rtp::parse_rtp(payload);
+  if (!v || (v->payload_type >= 72 && v->payload_type <= 76)) return false;
+  *view = *v;
+  return true;
+}
+
+class PcapSource final : public PacketSource {
+ public:
+  PcapSource(PcapInput in, std::unique_ptr<PcapReader> reader, Target target, int participant, int64_t start_us,
+             int64_t length_us)
+      : in_(std::move(in)), reader_(std::move(reader)), target_(target), participant_(participant),
+        start_us_(start_us), length_us_(length_us) {}
+  StatusOr<bool> produce(int64_t until_us, std::vector<TimedPacket>& out) override {
+    for (;;) {
+      if (pending_) {
+        if (pending_t_ >= until_us) return true;
+        out.push_back({pending_t_, target_, participant_, std::move(packet_.payload)});
+        pending_ = false;
+      }
+      if (done_) return false;
+      auto more = reader_->next(packet_);
+      if (!more.ok()) return more.status();
+      if (!*more) {
+        done_ = true;
+        return false;
+      }
+      if (in_.udp_port && packet_.dst.port != *in_.udp_port) continue;
+      rtp::RtpPacketView v;
+      if (!is_rtp(packet_.payload, &v)) continue;
+      if (in_.payload_type && v.payload_type != *in_.payload_type) continue;
+      pending_t_ = start_us_ + clock_.next(packet_.timestamp_us);
+      pending_ = true;
+    }
+  }
+  int64_t end_us() const override { return start_us_ + length_us_; }
+
+ private:
+  PcapInput in_;
+  std::unique_ptr<PcapReader> reader_;
   Target target_;
   int participant_;
-  int64_t start_us_;
-  size_t next_ = 0;
+  int64_t start_us_, length_us_;
+  CaptureClock clock_;
+  UdpPacket packet_;
+  bool pending_ = false, done_ = false;
+  int64_t pending_t_ = 0;
 };
 
 class LegVoiceSource final : public PacketSource {
@@ -332,23 +383,51 @@ StatusOr<std::unique_ptr<PacketSource>> make_synth_source(const ParticipantInput
   auto opus = std::make_unique<OpusPacketizer>(std::move(*oenc), participant_ssrc(participant, 1));
   const int64_t start = static_cast<int64_t>(in.join_at_s * 1e6);
   return std::unique_ptr<PacketSource>(new SynthSource(participant, start, end_us, std::move(vs), std::move(as),
-                                                       std::move(*enc), std::move(*vp), std::move(opus)));
+                                                       std::move(*enc), std::move(*vp), std::move(opus), in.audio,
+                                                       in.video));
+}
+
+StatusOr<CaptureScan> scan_capture(const PcapInput& in) {
+  auto reader = PcapReader::open(in.path);
+  if (!reader.ok()) return reader.status();
+  CaptureScan scan;
+  std::array<int64_t, 128> per_type{};
+  CaptureClock clock;
+  UdpPacket p;
+  int64_t rtp_packets = 0;
+  for (;;) {
+    auto more = (*reader)->next(p);
+    if (!more.ok()) return more.status();
+    if (!*more) break;
+    if (in.udp_port && p.dst.port != *in.udp_port) continue;
+    rtp::RtpPacketView v;
+    if (!is_rtp(p.payload, &v)) continue;
+    ++rtp_packets;
+    if (in.payload_type && v.payload_type != *in.payload_type) continue;
+    ++per_type[v.payload_type & 0x7f];
+    ++scan.packets;
+    scan.length_us = clock.next(p.timestamp_us);
+  }
+  if (scan.packets == 0) {
+    if (in.payload_type && rtp_packets > 0)
+      return invalid_argument(in.path + ": no RTP packet with payload type " + std::to_string(*in.payload_type) +
+                              (in.udp_port ? " to port " + std::to_string(*in.udp_port) : std::string()));
+    return invalid_argument(in.path + ": no RTP packets" +
+                            (in.udp_port ? " to port " + std::to_string(*in.udp_port) : std::string()));
+  }
+  scan.payload_type = static_cast<int>(std::max_element(per_type.begin(), per_type.end()) - per_type.begin());
+  scan.other_payload_types = scan.packets - per_type[scan.payload_type];
+  return scan;
 }
 
 StatusOr<std::unique_ptr<PacketSource>> make_pcap_source(const PcapInput& in, Target target, int participant,
                                                           int64_t start_us) {
-  auto all = read_pcap_udp(in.path);
-  if (!all.ok()) return all.status();
-  std::vector<UdpPacket> kept;
-  for (auto& p : *all) {
-    if (in.udp_port && p.dst.port != *in.udp_port) continue;
-    auto v = rtp::parse_rtp(p.payload);
-    if (!v) continue;
-    if (in.payload_type && v->payload_type != *in.payload_type) continue;
-    kept.push_back(std::move(p));
-  }
-  if (kept.empty()) return invalid_argument(in.path + ": no RTP packets match (payload type / port filter)");
-  return std::unique_ptr<PacketSource>(new PcapSource(std::move(kept), target, participant, start_us));
+  auto scan = scan_capture(in);
+  if (!scan.ok()) return scan.status();
+  auto reader = PcapReader::open(in.path);
+  if (!reader.ok()) return reader.status();
+  return std::unique_ptr<PacketSource>(
+      new PcapSource(in, std::move(*reader), target, participant, start_us, scan->length_us));
 }
 
 StatusOr<std::unique_ptr<PacketSource>> make_leg_voice_source(const LegInput& leg, int64_t end_us) {

@@ -81,7 +81,25 @@ StatusOr<std::unique_ptr<PacketSource>> make_file_source(const ParticipantInput&
 // A generated participant: labelled VP8 picture and a tone or looped speech.
 StatusOr<std::unique_ptr<PacketSource>> make_synth_source(const ParticipantInput& in, int participant,
                                                            int64_t session_end_us);
-// RTP from a capture, rebased to start at `start_us`.
+// A capture's timing as the replay plays it: packets in file order, the
+// first at 0; a timestamp before the previous packet's counts as the previous
+// packet's time, and a gap longer than kMaxCaptureGapUs is shortened to it.
+inline constexpr int64_t kMaxCaptureGapUs = 10'000'000;
+
+// What a capture holds for one input, found before the replay starts.
+struct CaptureScan {
+  int payload_type = -1;    // the filter's, or the most common RTP payload type
+  int64_t packets = 0;      // RTP packets that pass the port (and payload type) filter
+  int64_t other_payload_types = 0;  // of those, packets with another payload type
+  int64_t length_us = 0;    // first to last packet, after the timing rule above
+};
+// Reads the whole capture once. Errors name the path (unreadable, not a
+// capture, no RTP packet passing the filters).
+StatusOr<CaptureScan> scan_capture(const PcapInput& in);
+
+// RTP from a capture, rebased to start at `start_us`, read as the replay goes
+// (memory does not grow with the capture). With no payload type filter every
+// RTP packet is sent.
 StatusOr<std::unique_ptr<PacketSource>> make_pcap_source(const PcapInput& in, Target target, int participant,
                                                           int64_t start_us);
 // The SIP caller's voice: a file, or a tone, encoded in the leg's codec.
