@@ -20,17 +20,18 @@
 #include <vector>
 
 #include "audio_codec/codec.h"
-#include "audio_dsp/resampler.h"
-#include "rtp/rtp_packet.h"
-#include "sipmix/session.h"
 #include "compose/compositor.h"
 #include "compose/layout.h"
+#include "sipmix/session.h"
+#include "tests/support/fake_peer.h"
 #include "video_codec/video_decoder.h"
 #include "video_codec/video_encoder.h"
-#include "rtp_payload/vp8_packetizer.h"
 
 namespace sipmix {
 namespace {
+
+using testing::FakePeer;
+using testing::FakePeerConfig;
 
 constexpr int kSources = 10;
 
@@ -43,11 +44,9 @@ struct NullSink : SessionSink {
 // 50 distinct 20 ms Opus frames per source (a tone each), looped; the first
 // `silent` sources send Opus-coded digital silence instead.
 std::vector<std::vector<std::vector<uint8_t>>> opus_frames(int silent = 0) {
-  audio::EncoderConfig ec;
-  auto enc = std::move(*audio::make_audio_encoder(ec));
+  auto enc = std::move(*FakePeer::create({}));
   std::vector<std::vector<std::vector<uint8_t>>> out(kSources);
   std::vector<int16_t> pcm(960);
-  std::vector<uint8_t> buf(1500);
   for (int s = 0; s < kSources; ++s) {
     double ph = 0;
     for (int f = 0; f < 50; ++f) {
@@ -55,11 +54,21 @@ std::vector<std::vector<std::vector<uint8_t>>> opus_frames(int silent = 0) {
         v = s < silent ? 0 : static_cast<int16_t>(3000 * std::sin(ph));
         ph += 2 * M_PI * (300 + 100 * s) / 48000;
       }
-      const size_t n = enc->encode(pcm, buf);
-      out[s].emplace_back(buf.begin(), buf.begin() + n);
+      out[s].push_back(enc->encode_audio(pcm));
     }
   }
   return out;
+}
+
+// A peer that stamps media encoded up front: Opus PT 111 (or PCMU PT 0),
+// sequence and timestamp from 0.
+std::unique_ptr<FakePeer> stamping_peer(uint32_t ssrc, AudioCodec codec = AudioCodec::kOpus) {
+  FakePeerConfig c;
+  c.encode = false;
+  c.audio_codec = codec;
+  c.payload_type = codec == AudioCodec::kOpus ? 111 : 0;
+  c.ssrc = ssrc;
+  return std::move(*FakePeer::create(c));
 }
 
 void set_sessions_per_core(benchmark::State& state) {
@@ -97,11 +106,13 @@ void run_audio_tick(benchmark::State& state, bool leg_talking, int silent = 0, b
   config.skip_silent_decode = skip;
   auto session = std::move(*Session::create(config, &clock, &sink));
   std::vector<PushHandle> h;
+  std::vector<std::unique_ptr<FakePeer>> peers;
   for (int s = 0; s < kSources; ++s) {
     StreamConfig c;
     c.id = "p" + std::to_string(s);
     if (silent > 0) c.audio_level_ext_id = 1;
     h.push_back(*session->add_stream(c));
+    peers.push_back(stamping_peer(100 + static_cast<uint32_t>(s)));
   }
   LegConfig leg;
   leg.id = "sip";
@@ -109,45 +120,29 @@ void run_audio_tick(benchmark::State& state, bool leg_talking, int silent = 0, b
   // 50 frames of a 440 Hz tone in PCMU, looped (50 x 20 ms holds whole periods).
   std::vector<std::vector<uint8_t>> leg_frames;
   {
-    audio::EncoderConfig pc;
-    pc.codec = audio::AudioCodec::kPcmu;
-    auto pcmu = std::move(*audio::make_audio_encoder(pc));
+    FakePeerConfig pc;
+    pc.audio_codec = AudioCodec::kPcmu;
+    auto pcmu = std::move(*FakePeer::create(pc));
     std::vector<int16_t> pcm(160);
-    std::vector<uint8_t> out(160);
     for (int f = 0; f < 50; ++f) {
       for (int i = 0; i < 160; ++i) pcm[static_cast<size_t>(i)] = static_cast<int16_t>(4000 * std::sin(2 * M_PI * 440 * (f * 160 + i) / 8000.0));
-      out.resize(160);
-      out.resize(pcmu->encode(pcm, out));
-      leg_frames.push_back(out);
+      leg_frames.push_back(pcmu->encode_audio(pcm));
     }
   }
+  auto leg_peer = stamping_peer(4242, AudioCodec::kPcmu);
   uint8_t pkt[1500];
   uint16_t seq = 0;
-  uint32_t ts = 0;
   for (auto _ : state) {
     for (int s = 0; s < kSources; ++s) {
-      rtp::RtpHeader hd;
-      hd.payload_type = 111;
-      hd.sequence_number = seq;
-      hd.timestamp = ts;
-      hd.ssrc = 100 + s;
-      const auto& f = frames[s][seq % 50];
-      const uint8_t level[1] = {static_cast<uint8_t>(s < silent ? 127 : 30)};
-      const rtp::HeaderExtensionElement ext{1, level};
-      const size_t n = rtp::write_rtp(
-          hd, silent > 0 ? std::span(&ext, 1) : std::span<const rtp::HeaderExtensionElement>{}, f, pkt);
-      session->push_rtp(h[s], {pkt, n});
+      testing::PacketOptions level;
+      if (silent > 0) {
+        level.audio_level_ext_id = 1;
+        level.audio_level_dbov = s < silent ? 127 : 30;
+      }
+      session->push_rtp(h[s], {pkt, peers[s]->write_packet(frames[s][seq % 50], pkt, level)});
     }
-    if (leg_talking) {
-      rtp::RtpHeader hd;
-      hd.payload_type = 0;
-      hd.sequence_number = seq;
-      hd.timestamp = static_cast<uint32_t>(seq) * 160;
-      hd.ssrc = 4242;
-      session->push_rtp(leg_handle, {pkt, rtp::write_rtp(hd, {}, leg_frames[seq % 50], pkt)});
-    }
+    if (leg_talking) session->push_rtp(leg_handle, {pkt, leg_peer->write_packet(leg_frames[seq % 50], pkt)});
     ++seq;
-    ts += 960;
     clock.advance_us(20000);
     session->tick();
   }
@@ -199,8 +194,7 @@ constexpr int kInputFrames = 60;  // 2 s per participant, looped from its keyfra
 // A moving, textured 640x360 picture per participant: diagonal bands that
 // scroll, a bright block that moves, and fixed noise, so that the encoders
 // have real detail to code, as from a camera.
-void draw_input(int who, int frame, video::I420Buffer& b) {
-  video::I420MutableView v = b.mutable_view();
+void draw_input(int who, int frame, const testing::PeerPicture& v) {
   uint32_t noise = 0x9E3779B9u * static_cast<uint32_t>(who + 1);
   const int bx = (frame * 7 + who * 50) % v.width, by = (frame * 3 + who * 30) % v.height;
   for (int y = 0; y < v.height; ++y)
@@ -222,19 +216,19 @@ void draw_input(int who, int frame, video::I420Buffer& b) {
 const std::vector<std::vector<std::vector<uint8_t>>>& vp8_inputs() {
   static const auto inputs = [] {
     std::vector<std::vector<std::vector<uint8_t>>> out(kVideoSources);
-    video::I420Buffer pic(640, 360);
     for (int who = 0; who < kVideoSources; ++who) {
-      video::VideoEncoderConfig ec;
-      ec.codec = video::VideoCodec::kVp8;
+      FakePeerConfig ec;
+      ec.kind = MediaKind::kVideo;
+      ec.video_codec = VideoCodec::kVp8;
       ec.width = 640;
       ec.height = 360;
-      ec.bitrate_bps = 600'000;
-      auto enc = std::move(*video::VideoEncoder::create(ec));
+      ec.video_bitrate_bps = 600'000;
+      auto enc = std::move(*FakePeer::create(ec));
       for (int f = 0; f < kInputFrames; ++f) {
-        draw_input(who, f, pic);
-        video::EncodedFrame ef;
-        if (!enc->encode(pic.view(), int64_t{f} * 33333, &ef) || ef.data.empty()) continue;
-        out[static_cast<size_t>(who)].emplace_back(ef.data.begin(), ef.data.end());
+        draw_input(who, f, enc->picture());
+        std::vector<uint8_t> frame = enc->encode_video(int64_t{f} * 33333);
+        if (frame.empty()) continue;
+        out[static_cast<size_t>(who)].push_back(std::move(frame));
       }
     }
     return out;
@@ -256,7 +250,7 @@ void BM_VideoLeg_sipmix(benchmark::State& state) {
   config.measure_stages = true;
   auto session = std::move(*Session::create(config, &clock, &sink));
   std::vector<PushHandle> audio_h, video_h;
-  std::vector<video::vp8::Packetizer> packetizers;
+  std::vector<std::unique_ptr<FakePeer>> audio_peers, video_peers;
   for (int s = 0; s < kVideoSources; ++s) {
     StreamConfig a;
     a.id = "p" + std::to_string(s) + "-audio";
@@ -269,19 +263,21 @@ void BM_VideoLeg_sipmix(benchmark::State& state) {
     v.payload_type = 96;
     v.clock_rate_hz = 90000;
     video_h.push_back(*session->add_stream(v));
-    video::PacketizerConfig pc;
+    audio_peers.push_back(stamping_peer(100 + static_cast<uint32_t>(s)));
+    FakePeerConfig pc;
+    pc.kind = MediaKind::kVideo;
+    pc.encode = false;
+    pc.video_codec = VideoCodec::kVp8;
     pc.payload_type = 96;
     pc.ssrc = 1000 + static_cast<uint32_t>(s);
-    packetizers.push_back(*video::vp8::Packetizer::create(pc));
+    video_peers.push_back(std::move(*FakePeer::create(pc)));
   }
   LegConfig leg;
   leg.id = "sip";
   leg.video = true;
   (void)session->add_leg(leg);
-  video::RtpPacketList packets(256);
   uint8_t pkt[1500];
   uint16_t seq = 0;
-  uint32_t ts = 0;
   int64_t media_us = 0;
   int video_frame = 0;
   for (auto _ : state) {
@@ -289,24 +285,17 @@ void BM_VideoLeg_sipmix(benchmark::State& state) {
     for (int tick = 0; tick < 50; ++tick) {
       const int64_t next_us = media_us + 20000;
       for (int s = 0; s < kVideoSources; ++s) {
-        rtp::RtpHeader hd;
-        hd.payload_type = 111;
-        hd.sequence_number = seq;
-        hd.timestamp = ts;
-        hd.ssrc = 100 + static_cast<uint32_t>(s);
         const auto& f = audio_in[static_cast<size_t>(s)][seq % 50];
-        session->push_rtp(audio_h[static_cast<size_t>(s)], {pkt, rtp::write_rtp(hd, {}, f, pkt)});
+        session->push_rtp(audio_h[static_cast<size_t>(s)], {pkt, audio_peers[static_cast<size_t>(s)]->write_packet(f, pkt)});
       }
       ++seq;
-      ts += 960;
       while (int64_t{video_frame} * 1000000 / 30 < next_us) {  // frames captured in this tick
         const uint32_t vts = static_cast<uint32_t>(int64_t{video_frame} * 3000);
         for (int s = 0; s < kVideoSources; ++s) {
           const auto& frames = video_in[static_cast<size_t>(s)];
-          packets.clear();
-          (void)packetizers[static_cast<size_t>(s)].packetize(frames[static_cast<size_t>(video_frame) % frames.size()],
-                                                               vts, packets);
-          for (size_t i = 0; i < packets.size(); ++i) session->push_rtp(video_h[static_cast<size_t>(s)], packets[i]);
+          for (std::span<const uint8_t> p : video_peers[static_cast<size_t>(s)]->packetize_video(
+                   frames[static_cast<size_t>(video_frame) % frames.size()], vts))
+            session->push_rtp(video_h[static_cast<size_t>(s)], p);
         }
         ++video_frame;
       }

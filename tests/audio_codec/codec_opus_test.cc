@@ -9,7 +9,7 @@
 #include "audio_codec/codec.h"
 #include "audio_codec/opus_codec.h"
 #include "tests/audio_codec/codec_test_signals.h"
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
 
 namespace sipmix::audio {
 namespace {

@@ -15,8 +15,8 @@
 
 #include "audio_dsp/resampler.h"
 #include "audio_dsp/wav_file.h"
-#include "tests/common/test_env.h"
-#include "tests/common/test_paths.h"
+#include "tests/support/test_env.h"
+#include "tests/support/test_paths.h"
 
 namespace sipmix::audio::testing {
 

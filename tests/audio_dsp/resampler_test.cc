@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "audio_dsp/resampler.h"
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
 
 namespace sipmix::audio {
 namespace {

@@ -16,8 +16,8 @@
 
 #include "audio_dsp/resampler.h"
 #include "audio_dsp/wav_file.h"
-#include "tests/common/signal.h"
-#include "tests/common/test_paths.h"
+#include "tests/support/signal.h"
+#include "tests/support/test_paths.h"
 
 namespace sipmix::audio {
 namespace {

@@ -1,5 +1,5 @@
 // The measuring tools the other suites rely on must themselves be right.
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
 
 #include <gtest/gtest.h>
 

@@ -6,6 +6,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/support/test_env.h"
+
 namespace sipmix {
 namespace {
 
@@ -30,7 +32,7 @@ TEST(SpscPacketQueue, FifoAndBounds) {
 
 // Every packet arrives exactly once, in order, across threads (run under TSan).
 TEST(SpscPacketQueueStress, ConcurrentProducerConsumer) {
-  const uint32_t n = std::getenv("SIPMIX_SCALE") ? 50000 : 500000;
+  const uint32_t n = testing::ci_scale() ? 50000 : 500000;
   SpscPacketQueue q(64, 16);
   std::thread producer([&] {
     for (uint32_t i = 0; i < n;) {

@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
 #include "simd/scale.h"
 
 namespace sipmix::video {

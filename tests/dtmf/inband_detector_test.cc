@@ -15,8 +15,9 @@
 #include <string>
 #include <vector>
 
-#include "tests/common/signal.h"
-#include "tests/common/test_paths.h"
+#include "tests/support/signal.h"
+#include "tests/support/test_env.h"
+#include "tests/support/test_paths.h"
 
 namespace sipmix::dtmf {
 namespace {
@@ -126,8 +127,7 @@ std::vector<int16_t> read_wav_s16_mono(const std::string& path, int* rate) {
 TEST(InbandDtmfDetector, NoDigitsInRealSpeech) {
   const std::string dir = sipmix::testing::kPromptDir;
   if (!std::filesystem::exists(dir)) GTEST_SKIP() << "prompts not installed";
-  const char* scale = std::getenv("SIPMIX_SCALE");
-  const size_t max_files = scale && std::string(scale) == "ci" ? 40 : 100000;
+  const size_t max_files = sipmix::testing::ci_scale() ? 40 : 100000;
   std::vector<std::string> files;
   for (const auto& e : std::filesystem::directory_iterator(dir))
     if (e.path().extension() == ".wav") files.push_back(e.path().string());

@@ -7,7 +7,7 @@
 
 #include <algorithm>
 
-#include "tests/dtmf/alloc_counter.h"
+#include "tests/support/alloc_counter.h"
 #include "tests/dtmf/dtmf_test_util.h"
 
 namespace sipmix::dtmf {
@@ -399,14 +399,14 @@ TEST(Rfc4733Receiver, NoAllocationPerPacket) {
   }
   size_t reported = 0;
   DtmfEvent e;
-  const uint64_t before = testing::allocation_count();
+  const uint64_t before = sipmix::testing::allocation_count();
   for (const auto& p : all) {
     r.on_packet(std::span<const uint8_t>(p.bytes), p.time_ms);
     while (r.pop_event(e)) ++reported;
   }
   r.poll(1000000);
   while (r.pop_event(e)) ++reported;
-  EXPECT_EQ(testing::allocation_count(), before);
+  EXPECT_EQ(sipmix::testing::allocation_count(), before);
   EXPECT_EQ(reported, 200u);
 }
 

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "dtmf/rfc4733_receiver.h"
-#include "tests/dtmf/alloc_counter.h"
+#include "tests/support/alloc_counter.h"
 #include "tests/dtmf/dtmf_test_util.h"
-#include "tests/dtmf/pcap_udp.h"
+#include "tests/support/pcap.h"
 
 namespace sipmix::dtmf {
 namespace {
@@ -199,10 +199,10 @@ TEST(Rfc4733Sender, NoAllocationPerTick) {
   ASSERT_TRUE(s.play("123p456").ok());
   uint8_t buf[64];
   uint16_t seq = 0;
-  const uint64_t before = testing::allocation_count();
+  const uint64_t before = sipmix::testing::allocation_count();
   size_t event_packets = 0;
   for (uint32_t t = 0; t < 200; ++t) event_packets += s.on_audio_tick(t * 160, seq, buf) > 0;
-  EXPECT_EQ(testing::allocation_count(), before);
+  EXPECT_EQ(sipmix::testing::allocation_count(), before);
   EXPECT_EQ(event_packets, 6u * 7u);
 }
 
@@ -228,19 +228,20 @@ struct TsharkCase {
 // has tshark decode the event packets.
 void check_with_tshark(const std::vector<TsharkCase>& cases) {
   if (std::system("command -v tshark >/dev/null 2>&1") != 0) GTEST_SKIP() << "tshark not installed";
-  std::vector<testing::UdpDatagram> dgrams;
+  std::vector<pcap::UdpPacket> dgrams;
   std::string decode_as;
   for (const TsharkCase& c : cases) {
     auto s = make_sender(c.clock_hz, c.pt);
     ASSERT_TRUE(s.play(c.digits).ok());
     for (const auto& p : run_leg(s, 150))
-      dgrams.push_back({1700000000LL * 1000000 + p.send_ms * 1000, 40000, c.port, p.bytes});
+      dgrams.push_back({1700000000LL * 1000000 + p.send_ms * 1000, pcap::IpEndpoint::v4(192, 0, 2, 1, 40000),
+                        pcap::IpEndpoint::v4(192, 0, 2, 2, c.port), p.bytes});
     decode_as += " -d udp.port==" + std::to_string(c.port) + ",rtp -d rtp.pt==" + std::to_string(c.pt) + ",rtpevent";
   }
-  std::stable_sort(dgrams.begin(), dgrams.end(), [](const auto& a, const auto& b) { return a.time_us < b.time_us; });
+  std::stable_sort(dgrams.begin(), dgrams.end(), [](const auto& a, const auto& b) { return a.timestamp_us < b.timestamp_us; });
   const std::string path = ::testing::TempDir() + "sipmix_dtmf_" + std::to_string(getpid()) + ".pcap";
-  std::string error;
-  ASSERT_TRUE(testing::write_udp_pcap(path, dgrams, &error)) << error;
+  const Status written = pcap::write_pcap_udp(path, dgrams);
+  ASSERT_TRUE(written.ok()) << written.message();
   const std::string out = run_command("tshark -r " + path + decode_as +
                                       " -Y rtpevent -T fields -e udp.dstport -e rtp.p_type -e rtp.ssrc -e "
                                       "rtpevent.event_id -e rtpevent.end_of_event -e rtpevent.duration 2>/dev/null");

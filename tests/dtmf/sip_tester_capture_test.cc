@@ -10,21 +10,20 @@
 #include "dtmf/feature_code_matcher.h"
 #include "dtmf/mute_controller.h"
 #include "dtmf/rfc4733_receiver.h"
-#include "tests/common/test_paths.h"
+#include "tests/support/pcap.h"
+#include "tests/support/test_paths.h"
 #include "tests/dtmf/dtmf_test_util.h"
-#include "tests/dtmf/pcap_udp.h"
 
 namespace sipmix::dtmf {
 namespace {
 
-using testing::UdpDatagram;
+using UdpDatagram = pcap::UdpPacket;
 
 std::vector<UdpDatagram> load(const std::string& name) {
   const std::string path = std::string(sipmix::testing::kSipTesterDir) + "/" + name;
-  std::vector<UdpDatagram> out;
-  std::string error;
-  EXPECT_TRUE(testing::read_udp_pcap(path, out, &error)) << error;
-  return out;
+  auto out = pcap::read_pcap_udp(path);
+  EXPECT_TRUE(out.ok()) << out.status().message();
+  return out.ok() ? std::move(*out) : std::vector<UdpDatagram>{};
 }
 
 bool have_captures() {
@@ -67,9 +66,9 @@ Outcome run_leg(const std::vector<std::vector<UdpDatagram>>& captures, int64_t s
   };
   for (const auto& capture : captures) {
     if (capture.empty()) continue;
-    const int64_t t0 = capture.front().time_us;
+    const int64_t t0 = capture.front().timestamp_us;
     for (const UdpDatagram& d : capture) {
-      last_ms = base_ms + (d.time_us - t0) / 1000;
+      last_ms = base_ms + (d.timestamp_us - t0) / 1000;
       receiver->on_packet(std::span<const uint8_t>(d.payload), last_ms);
       deliver();
     }
@@ -86,7 +85,7 @@ TEST(SipTesterCaptures, ReadWithLibpcapAsRtpEvents) {
   const auto star = load("dtmf_2833_star.pcap");
   ASSERT_EQ(star.size(), 10u);
   for (const auto& d : star) {
-    EXPECT_EQ(d.dst_port, 10000);
+    EXPECT_EQ(d.dst.port, 10000);
     const auto v = rtp::parse_rtp(d.payload);
     ASSERT_TRUE(v.has_value());
     EXPECT_EQ(v->payload_type, 101);
@@ -182,11 +181,11 @@ TEST(SipTesterCaptures, Reordered) {
     // Keep arrival times, shuffle contents: two updates swapped, the first
     // end packet before the last update, and the marker packet arriving third.
     std::vector<int64_t> times;
-    for (const auto& d : *c) times.push_back(d.time_us);
+    for (const auto& d : *c) times.push_back(d.timestamp_us);
     std::swap((*c)[3], (*c)[4]);
     std::swap((*c)[6], (*c)[7]);
     std::rotate(c->begin(), c->begin() + 1, c->begin() + 3);
-    for (size_t i = 0; i < c->size(); ++i) (*c)[i].time_us = times[i];
+    for (size_t i = 0; i < c->size(); ++i) (*c)[i].timestamp_us = times[i];
   }
   const Outcome o = run_leg({star, six});
   EXPECT_EQ(o.digits, "*6");

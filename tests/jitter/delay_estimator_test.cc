@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "jitter/jitter_buffer.h"
-#include "tests/common/test_env.h"
+#include "tests/support/test_env.h"
 
 namespace sipmix {
 namespace {
@@ -51,6 +51,7 @@ TEST(DelayEstimator, TargetIsTheForgettingQuantileOfEveryPacketSeen) {
   f.config.min_delay_ms = 0;
   f.config.max_delay_ms = 1000;
   XorShift64 rng(0xD31A);
+  SCOPED_TRACE(rng.seed_text());
   // Three phases: calm (0-20 ms), a spike (0-300 ms), calm again, so the
   // target rises and comes back down while both are compared.
   for (int i = 0; i < 9000; ++i) {
@@ -86,6 +87,7 @@ TEST(DelayEstimator, InterarrivalJitterFollowsRfc3550) {
   JitterBufferConfig c;
   DelayEstimator e(c);
   XorShift64 rng(0x3550);
+  SCOPED_TRACE(rng.seed_text());
   double j = 0;  // RFC 3550 §6.4.1, in timestamp units
   int64_t last_transit = 0;
   for (int i = 0; i < 5000; ++i) {

@@ -1,77 +1,23 @@
-// Counts heap allocations (this file replaces the global operator new for the
-// whole jitter test binary) and asserts that the steady-state insert/pull
-// loop makes none.
+// Counts heap allocations (the jitter test binary links
+// sipmix_test_alloc_counter, which replaces the global operator new) and
+// asserts that the steady-state insert/pull loop makes none.
 #include <gtest/gtest.h>
 
-#include <atomic>
-#include <cstdlib>
-#include <new>
+#include <memory>
 #include <random>
 #include <vector>
 
 #include "jitter/jitter_buffer.h"
 #include "tests/jitter/jitter_test_util.h"
-
-namespace {
-std::atomic<uint64_t> g_allocations{0};
-
-void* counted_alloc(std::size_t n, std::size_t align) {
-  g_allocations.fetch_add(1, std::memory_order_relaxed);
-  if (n == 0) n = 1;
-  void* p = nullptr;
-  if (align <= alignof(std::max_align_t)) {
-    p = std::malloc(n);
-  } else {
-    p = std::aligned_alloc(align, (n + align - 1) / align * align);
-  }
-  if (!p) throw std::bad_alloc();
-  return p;
-}
-}  // namespace
-
-void* operator new(std::size_t n) { return counted_alloc(n, 0); }
-void* operator new[](std::size_t n) { return counted_alloc(n, 0); }
-void* operator new(std::size_t n, std::align_val_t a) { return counted_alloc(n, static_cast<std::size_t>(a)); }
-void* operator new[](std::size_t n, std::align_val_t a) { return counted_alloc(n, static_cast<std::size_t>(a)); }
-// The nothrow forms too, so that every new/delete pair goes through malloc/free.
-void* operator new(std::size_t n, const std::nothrow_t&) noexcept {
-  try {
-    return counted_alloc(n, 0);
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new[](std::size_t n, const std::nothrow_t& t) noexcept { return operator new(n, t); }
-void* operator new(std::size_t n, std::align_val_t a, const std::nothrow_t&) noexcept {
-  try {
-    return counted_alloc(n, static_cast<std::size_t>(a));
-  } catch (...) {
-    return nullptr;
-  }
-}
-void* operator new[](std::size_t n, std::align_val_t a, const std::nothrow_t& t) noexcept {
-  return operator new(n, a, t);
-}
-void operator delete(void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t, const std::nothrow_t&) noexcept { std::free(p); }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete[](void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t) noexcept { std::free(p); }
-void operator delete(void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::align_val_t) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
-void operator delete[](void* p, std::size_t, std::align_val_t) noexcept { std::free(p); }
+#include "tests/support/alloc_counter.h"
 
 namespace sipmix {
 namespace {
 
 TEST(JitterBufferAlloc, CounterSeesAllocations) {
-  const uint64_t before = g_allocations.load();
+  const uint64_t before = sipmix::testing::allocation_count();
   auto v = std::make_unique<std::vector<int>>(100);
-  EXPECT_GE(g_allocations.load() - before, 2u);
+  EXPECT_GE(sipmix::testing::allocation_count() - before, 2u);
 }
 
 TEST(JitterBufferAlloc, SteadyStateInsertAndPullDoNotAllocate) {
@@ -107,9 +53,9 @@ TEST(JitterBufferAlloc, SteadyStateInsertAndPullDoNotAllocate) {
     played += static_cast<uint64_t>(audio->stats().played > 0 ? 0 : 0) + static_cast<uint64_t>(audio->delay().target_delay_ms < 0);
   };
   for (size_t i = 0; i < 1000; ++i) step(pk[i]);  // warm-up
-  const uint64_t before = g_allocations.load(std::memory_order_relaxed);
+  const uint64_t before = sipmix::testing::allocation_count();
   for (size_t i = 1000; i < pk.size(); ++i) step(pk[i]);
-  const uint64_t allocations = g_allocations.load(std::memory_order_relaxed) - before;
+  const uint64_t allocations = sipmix::testing::allocation_count() - before;
   EXPECT_EQ(allocations, 0u);
   EXPECT_GT(played, 8000u);  // both buffers did play during the loop
 }

@@ -13,7 +13,7 @@
 
 #include "jitter/jitter_buffer.h"
 #include "rtp/rtp_packet.h"
-#include "tests/common/test_env.h"
+#include "tests/support/test_env.h"
 
 namespace sipmix {
 namespace {

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "mix/mixer.h"
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
 
 namespace sipmix::audio {
 namespace {

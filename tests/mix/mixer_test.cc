@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "simd/cpu.h"
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
 
 namespace sipmix::audio {
 namespace {

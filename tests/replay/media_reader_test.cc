@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "tests/common/signal.h"
-#include "tests/common/test_paths.h"
+#include "tests/support/signal.h"
+#include "tests/support/test_paths.h"
 #include "tests/replay/replay_io_test_util.h"
 
 namespace sipmix::replay {

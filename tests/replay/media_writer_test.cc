@@ -9,7 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
 #include "tests/replay/replay_io_test_util.h"
 #include "tools/replay/synth.h"
 

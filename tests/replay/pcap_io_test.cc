@@ -1,19 +1,21 @@
-// pcap input/output: our captures round-trip and tshark decodes them as RTP;
-// Debian's real sip-tester captures read; every truncation of a frame is
-// rejected without reading past it.
-#include "tools/replay/pcap_io.h"
+// pcap input/output (the one copy, tests/support/pcap.h): our captures
+// round-trip and tshark decodes them as RTP; Debian's real sip-tester
+// captures read; every truncation of a frame is rejected without reading
+// past it.
+#include "tests/support/pcap.h"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
 
-#include "tests/common/test_paths.h"
+#include "tests/support/test_paths.h"
 #include "tests/replay/replay_io_test_util.h"
 
 namespace sipmix::replay {
 namespace {
 
+using namespace ::sipmix::pcap;
 using testing::ScratchDir;
 
 std::vector<uint8_t> rtp(uint8_t pt, uint16_t seq, uint32_t ts, bool marker, size_t payload_len) {

@@ -6,8 +6,8 @@
 
 #include <cstdlib>
 
-#include "tests/common/signal.h"
-#include "tests/common/test_paths.h"
+#include "tests/support/signal.h"
+#include "tests/support/test_paths.h"
 #include "tools/replay/picture.h"
 
 namespace sipmix::replay {

@@ -19,8 +19,8 @@
 #include "rtp/rtp_packet.h"
 #include "receive/audio_input.h"
 #include "session_harness.h"
-#include "tests/common/signal.h"
-#include "tests/common/test_env.h"
+#include "tests/support/signal.h"
+#include "tests/support/test_env.h"
 
 namespace sipmix::testing {
 namespace {
@@ -133,6 +133,7 @@ void run_session(const Scenario& sc) {
   h.add_leg(pcmu_leg(), 0);
   DelayedTone sender(1000);
   Rng rng(0x5EED);
+  SCOPED_TRACE(rng.seed_text());
   const PushHandle eve_audio = eve.audio;
   auto deliver = [&](const std::vector<uint8_t>& p) { h.session->push_rtp(eve_audio, p); };
 
@@ -218,6 +219,7 @@ void run_audio_input(const Scenario& sc) {
 
   DelayedTone sender(1000, sc.spurts ? 1600 : 0, sc.spurts ? 400 : 0);
   Rng rng(0x5EED);
+  SCOPED_TRACE(rng.seed_text());
   int64_t now_us = 5'000'000;
   auto deliver = [&](const std::vector<uint8_t>& p) {
     (void)(*in)->insert(p, now_us);

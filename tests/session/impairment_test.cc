@@ -17,10 +17,11 @@
 #include <string>
 
 #include "dtmf/rfc4733_sender.h"
+#include "rtp/rtp_packet.h"
 #include "session_harness.h"
 #include "srtp/srtp_session.h"
-#include "tests/common/signal.h"
-#include "tests/common/test_env.h"
+#include "tests/support/signal.h"
+#include "tests/support/test_env.h"
 #include "rtp_payload/frame_assembler.h"
 #include "compose/layout.h"
 #include "video_codec/video_decoder.h"
@@ -57,9 +58,9 @@ class ImpairedSender {
   void step(int t_ms, int impaired_ms) {
     const bool on = impaired_ms >= 0;
     if (on && profile_.ssrc_change && (impaired_ms == 0 || impaired_ms == impairment_half_ms_)) {
-      tone_.ssrc = rng_.next() | 1;
-      tone_.seq = static_cast<uint16_t>(rng_.next());
-      tone_.ts = rng_.next();
+      tone_.header().ssrc = rng_.next() | 1;
+      tone_.header().sequence_number = static_cast<uint16_t>(rng_.next());
+      tone_.header().timestamp = rng_.next();
     }
     // Talk spurts: 1.0 s of tone, 0.4 s of silence, like speech: the jitter
     // buffer brings its delay down in the pauses (a never-silent stream is
@@ -170,8 +171,8 @@ class Runner {
     if (dtmf_) {
       h_.leg_sending_audio = false;
       uint8_t buf[64];
-      const size_t n = dtmf_->on_audio_tick(h_.leg_ts, h_.leg_seq, buf);
-      h_.leg_ts += 160;
+      const size_t n = dtmf_->on_audio_tick(h_.leg_rtp().timestamp, h_.leg_rtp().sequence_number, buf);
+      h_.leg_rtp().timestamp += 160;
       if (n >= 16) {
         const bool end = buf[13] & 0x80;
         if (end && !in_event_end_) {
@@ -391,17 +392,9 @@ TEST(Impairment, ResolutionChangeMidCall) {
   for (; t < tm.warmup_ms; t += 20) r.step(nullptr, -1);
   const uint64_t decoded_before = find_stats(h.session->stats(), "alice/video")->decoded_frames;
 
-  video::VideoEncoderConfig vc;
-  vc.codec = video::VideoCodec::kVp8;
-  vc.width = 176;
-  vc.height = 144;
-  vc.fps = 30;
-  vc.bitrate_bps = 200000;
-  auto enc = video::VideoEncoder::create(vc);
-  ASSERT_TRUE(enc.ok()) << enc.status().message();
-  alice.vp8 = std::move(*enc);
-  alice.picture.reset(176, 144);
-  alice.picture.fill(150, 128, 128);
+  const Status reconfigured = alice.vp8->reconfigure_video(176, 144, 200000);
+  ASSERT_TRUE(reconfigured.ok()) << reconfigured.message();
+  alice.vp8->fill_picture(150, 128, 128);
   const int change_at = t, press_at = change_at + 500;
   for (; t < press_at; t += 20) r.step(nullptr, -1);
   r.press("*6");

@@ -4,7 +4,8 @@
 #include <cmath>
 #include <numbers>
 
-#include "audio_dsp/resampler.h"
+#include "audio_codec/codec.h"
+#include "rtp/rtp_packet.h"
 #include "session/codec_map.h"
 
 namespace sipmix::testing {
@@ -16,19 +17,6 @@ void fill_tone(std::vector<int16_t>& out, double hz, int rate, double* phase, do
     *phase += 2 * std::numbers::pi * hz / rate;
   }
   *phase = std::fmod(*phase, 2 * std::numbers::pi);
-}
-
-std::vector<uint8_t> make_rtp(uint8_t pt, uint16_t seq, uint32_t ts, uint32_t ssrc, std::span<const uint8_t> payload,
-                              bool marker = false) {
-  std::vector<uint8_t> out(rtp::kRtpHeaderSize + payload.size());
-  rtp::RtpHeader h;
-  h.payload_type = pt;
-  h.sequence_number = seq;
-  h.timestamp = ts;
-  h.ssrc = ssrc;
-  h.marker = marker;
-  out.resize(rtp::write_rtp(h, {}, payload, out));
-  return out;
 }
 
 }  // namespace
@@ -52,10 +40,15 @@ Participant& SessionHarness::add_participant(const std::string& id, double tone_
   auto h = session->add_stream(a);
   EXPECT_TRUE(h.ok()) << h.status().message();
   p->audio = *h;
-  audio::EncoderConfig ec;
-  ec.codec = audio::AudioCodec::kOpus;
-  ec.bitrate_bps = 48000;
-  p->opus = std::move(*audio::make_audio_encoder(ec));
+  FakePeerConfig ac;
+  ac.audio_bitrate_bps = 48000;
+  ac.payload_type = 111;
+  ac.ssrc = 0x1000 + static_cast<uint32_t>(p->audio.slot);
+  ac.first_sequence_number = 1000;
+  ac.first_timestamp = 5000;
+  auto opus = FakePeer::create(ac);
+  EXPECT_TRUE(opus.ok()) << opus.status().message();
+  p->opus = std::move(*opus);
   if (color_y) {
     StreamConfig v;
     v.id = id + "/video";
@@ -67,21 +60,19 @@ Participant& SessionHarness::add_participant(const std::string& id, double tone_
     auto vh = session->add_stream(v);
     EXPECT_TRUE(vh.ok()) << vh.status().message();
     p->video = *vh;
-    video::VideoEncoderConfig vc;
-    vc.codec = video::VideoCodec::kVp8;
+    FakePeerConfig vc;
+    vc.kind = MediaKind::kVideo;
+    vc.video_codec = VideoCodec::kVp8;
     vc.width = 320;
     vc.height = 240;
     vc.fps = 30;
-    vc.bitrate_bps = 300000;
-    auto enc = video::VideoEncoder::create(vc);
-    EXPECT_TRUE(enc.ok()) << enc.status().message();
-    p->vp8 = std::move(*enc);
-    video::PacketizerConfig pc;
-    pc.payload_type = 100;
-    pc.ssrc = 0x5000 + static_cast<uint32_t>(participants.size());
-    p->packetizer.emplace(*video::vp8::Packetizer::create(pc));
-    p->picture.reset(320, 240);
-    p->picture.fill(color_y, 128, 128);
+    vc.video_bitrate_bps = 300000;
+    vc.payload_type = 100;
+    vc.ssrc = 0x5000 + static_cast<uint32_t>(participants.size());
+    auto vp8 = FakePeer::create(vc);
+    EXPECT_TRUE(vp8.ok()) << vp8.status().message();
+    p->vp8 = std::move(*vp8);
+    p->vp8->fill_picture(color_y, 128, 128);
   }
   participants.push_back(std::move(p));
   return *participants.back();
@@ -94,25 +85,27 @@ PushHandle SessionHarness::add_leg(const LegConfig& config, double tone_hz) {
   EXPECT_TRUE(h.ok()) << h.status().message();
   if (!h.ok()) return {};
   leg_handle = *h;
-  audio::EncoderConfig ec;
-  ec.codec = session::to_engine(config.audio_codec);
-  leg_encoder = std::move(*audio::make_audio_encoder(ec));
+  FakePeerConfig lc;
+  lc.audio_codec = config.audio_codec;
+  lc.payload_type = static_cast<uint8_t>(config.audio_payload_type);
+  lc.clock_rate_hz = config.audio_clock_hz;
+  lc.ssrc = 0xAB5;
+  lc.first_sequence_number = 100;
+  lc.first_timestamp = 800;
+  auto peer = FakePeer::create(lc);
+  EXPECT_TRUE(peer.ok()) << peer.status().message();
+  if (peer.ok()) leg_peer = std::move(*peer);
   return leg_handle;
 }
 
 void SessionHarness::run_ms(int ms) {
   std::vector<int16_t> pcm48(960);
-  std::vector<uint8_t> payload(4000);
-  video::RtpPacketList packets;
   for (int step = 0; step < ms / 20; ++step) {
     for (auto& pp : participants) {
       Participant& p = *pp;
       if (!p.sending) continue;
       fill_tone(pcm48, p.tone_hz, 48000, &p.phase);
-      const size_t n = p.opus->encode(pcm48, payload);
-      auto pkt = make_rtp(111, p.seq++, p.ts, 0x1000 + static_cast<uint32_t>(p.audio.slot), {payload.data(), n});
-      p.ts += 960;
-      session->push_rtp(p.audio, pkt);
+      session->push_rtp(p.audio, p.opus->audio_packet(pcm48));
     }
     // Video at 30 fps: a frame whenever a 33.3 ms boundary falls in this step.
     const int t0 = video_phase_ms, t1 = video_phase_ms + 20;
@@ -120,22 +113,14 @@ void SessionHarness::run_ms(int ms) {
       for (auto& pp : participants) {
         Participant& p = *pp;
         if (!p.vp8 || !p.sending) continue;
-        video::EncodedFrame ef;
-        const int64_t t_us = clock.now_us();
-        if (!p.vp8->encode(p.picture.view(), t_us, &ef) || ef.data.empty()) continue;
-        packets.clear();
-        if (!p.packetizer->packetize(ef.data, static_cast<uint32_t>(t_us * 9 / 100), packets)) continue;
-        for (size_t i = 0; i < packets.size(); ++i) session->push_rtp(p.video, packets[i]);
+        for (std::span<const uint8_t> pkt : p.vp8->video_packets(clock.now_us())) session->push_rtp(p.video, pkt);
       }
     }
     video_phase_ms = t1;
     if (leg_handle.valid() && leg_sending_audio) {
-      const size_t samples = leg_encoder->frame_samples();
-      std::vector<int16_t> pcm(samples);
-      fill_tone(pcm, leg_tone_hz, leg_encoder->sample_rate_hz(), &leg_phase);
-      const size_t n = leg_encoder->encode(pcm, payload);
-      std::vector<uint8_t> pkt = make_rtp(leg.audio_payload_type, leg_seq++, leg_ts, 0xAB5, {payload.data(), n});
-      leg_ts += static_cast<uint32_t>(leg.audio_clock_hz / 50);
+      std::vector<int16_t> pcm(leg_peer->frame_samples());
+      fill_tone(pcm, leg_tone_hz, leg_peer->sample_rate_hz(), &leg_phase);
+      std::vector<uint8_t> pkt = leg_peer->audio_packet(pcm);
       if (leg_transform) pkt.resize(leg_transform(pkt));
       if (!pkt.empty()) session->push_rtp(leg_handle, pkt);
     }
@@ -145,7 +130,7 @@ void SessionHarness::run_ms(int ms) {
 }
 
 std::vector<int16_t> SessionHarness::leg_audio(const std::string& leg_id, int from_ms, int to_ms) const {
-  auto dec = audio::make_audio_decoder(leg_encoder->codec());
+  auto dec = audio::make_audio_decoder(session::to_engine(leg.audio_codec));
   std::vector<int16_t> out, buf(audio::kMaxDecodedSamples);
   for (const auto& p : sink.rtp) {
     if (p.id != leg_id || p.dir != Direction::kToLeg) continue;
@@ -174,12 +159,14 @@ std::vector<int16_t> SessionHarness::session_audio(const std::string& leg_id, in
   return out;
 }
 
-OpusToneStream::OpusToneStream(double tone_hz, uint32_t ssrc_, uint16_t seq_, uint32_t ts_)
-    : ssrc(ssrc_), seq(seq_), ts(ts_), tone_hz_(tone_hz) {
-  audio::EncoderConfig ec;
-  ec.codec = audio::AudioCodec::kOpus;
-  ec.bitrate_bps = 48000;
-  opus_ = std::move(*audio::make_audio_encoder(ec));
+OpusToneStream::OpusToneStream(double tone_hz, uint32_t ssrc, uint16_t seq, uint32_t ts) : tone_hz_(tone_hz) {
+  FakePeerConfig c;
+  c.audio_bitrate_bps = 48000;
+  c.payload_type = 111;
+  c.ssrc = ssrc;
+  c.first_sequence_number = seq;
+  c.first_timestamp = ts;
+  peer_ = std::move(*FakePeer::create(c));
 }
 
 std::vector<uint8_t> OpusToneStream::next(double amplitude) {
@@ -189,17 +176,7 @@ std::vector<uint8_t> OpusToneStream::next(double amplitude) {
     phase_ += 2 * std::numbers::pi * tone_hz_ / 48000;
   }
   phase_ = std::fmod(phase_, 2 * std::numbers::pi);
-  std::vector<uint8_t> payload(1500);
-  payload.resize(opus_->encode(pcm, payload));
-  rtp::RtpHeader h;
-  h.payload_type = 111;
-  h.sequence_number = seq++;
-  h.timestamp = ts;
-  ts += 960;
-  h.ssrc = ssrc;
-  std::vector<uint8_t> pkt(rtp::kRtpHeaderSize + payload.size());
-  pkt.resize(rtp::write_rtp(h, {}, payload, pkt));
-  return pkt;
+  return peer_->audio_packet(pcm);
 }
 
 LegConfig pcmu_leg(bool observe_force_mute) {

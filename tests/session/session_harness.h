@@ -1,21 +1,19 @@
 // A Session on a simulated clock with synthetic participants: each sends a
 // distinct tone as Opus (and optionally a distinct colour as VP8), the SIP
-// leg sends its own tone in its codec. Records everything the sink gets.
+// leg sends its own tone in its codec, all through the one fake peer
+// (tests/support/fake_peer.h). Records everything the sink gets.
 #pragma once
 
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
-#include "audio_codec/codec.h"
-#include "rtp/rtp_packet.h"
 #include "sipmix/session.h"
-#include "base/i420.h"
-#include "video_codec/video_encoder.h"
-#include "rtp_payload/vp8_packetizer.h"
+#include "tests/support/fake_peer.h"
 
 namespace sipmix::testing {
 
@@ -44,12 +42,8 @@ struct Participant {
   double tone_hz = 0;
   uint8_t color_y = 0;  // 0 = no video
   PushHandle audio, video;
-  std::unique_ptr<audio::AudioEncoder> opus;
-  std::unique_ptr<video::VideoEncoder> vp8;
-  std::optional<video::vp8::Packetizer> packetizer;
-  video::I420Buffer picture;
-  uint16_t seq = 1000;
-  uint32_t ts = 5000;
+  std::unique_ptr<FakePeer> opus;  // PT 111, 48 kbit/s, SSRC 0x1000 + slot
+  std::unique_ptr<FakePeer> vp8;   // 320x240 @ 30, PT 100; null without video
   double phase = 0;
   bool sending = true;
 };
@@ -76,6 +70,8 @@ class SessionHarness {
   std::vector<int16_t> session_audio(const std::string& leg_id, int from_ms, int to_ms) const;
   // Pushes raw packets into the leg (telephone events, tampered SRTP...).
   void push_leg(std::span<const uint8_t> packet) { session->push_rtp(leg_handle, packet); }
+  // The leg's next RTP header fields, shared with what a test sends itself.
+  RtpFields& leg_rtp() { return leg_peer->header(); }
 
   SimulatedClock clock{1'000'000};
   RecordingSink sink;
@@ -85,9 +81,7 @@ class SessionHarness {
   LegConfig leg;
   double leg_tone_hz = 0;
   double leg_phase = 0;
-  std::unique_ptr<audio::AudioEncoder> leg_encoder;
-  uint16_t leg_seq = 100;
-  uint32_t leg_ts = 800;
+  std::unique_ptr<FakePeer> leg_peer;  // the leg's codec, SSRC 0xAB5, from seq 100 / ts 800
   bool leg_sending_audio = true;
   // Optional: transforms each leg packet before it is pushed (SRTP protect).
   std::function<size_t(std::vector<uint8_t>&)> leg_transform;
@@ -96,21 +90,18 @@ class SessionHarness {
 };
 
 // A tone as 20 ms Opus packets (PT 111, 48 kbit/s), phase-continuous across
-// packets. seq/ts/ssrc are public so a test can jump them.
+// packets. header() is the fake peer's, so a test can jump seq/ts/ssrc.
 class OpusToneStream {
  public:
   OpusToneStream(double tone_hz, uint32_t ssrc, uint16_t seq, uint32_t ts);
   // The next packet, the tone at peak `amplitude` (0: silence).
   std::vector<uint8_t> next(double amplitude);
-
-  uint32_t ssrc;
-  uint16_t seq;
-  uint32_t ts;
+  RtpFields& header() { return peer_->header(); }
 
  private:
   double tone_hz_;
   double phase_ = 0;
-  std::unique_ptr<audio::AudioEncoder> opus_;
+  std::unique_ptr<FakePeer> peer_;
 };
 
 // A PCMU leg (PT 0, 8 kHz) with telephone-event 101 and observeForceMute on.

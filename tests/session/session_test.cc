@@ -4,11 +4,13 @@
 
 #include <algorithm>
 
+#include "audio_codec/codec.h"
 #include "dtmf/rfc4733_receiver.h"
 #include "dtmf/rfc4733_sender.h"
 #include "session_harness.h"
+#include "rtp/rtp_packet.h"
 #include "srtp/srtp_session.h"
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
 
 namespace sipmix::testing {
 namespace {
@@ -27,8 +29,8 @@ void press(SessionHarness& h, const std::string& digits) {
   uint8_t buf[64];
   h.leg_sending_audio = false;  // like most phones: events replace audio
   while (!tx->idle()) {
-    const size_t n = tx->on_audio_tick(h.leg_ts, h.leg_seq, buf);
-    h.leg_ts += 160;
+    const size_t n = tx->on_audio_tick(h.leg_rtp().timestamp, h.leg_rtp().sequence_number, buf);
+    h.leg_rtp().timestamp += 160;
     if (n) h.push_leg({buf, n});
     h.run_ms(20);
   }
@@ -224,9 +226,9 @@ TEST(Session, SecureLegRoundTripsAndDropsTamperedAndReplayedPackets) {
   std::vector<uint8_t> pkt(12 + 160 + srtp::kSrtpMaxOverhead, 0xFF);
   rtp::RtpHeader hd;
   hd.payload_type = 0;
-  hd.sequence_number = h.leg_seq++;
-  hd.timestamp = h.leg_ts;
-  h.leg_ts += 160;
+  hd.sequence_number = h.leg_rtp().sequence_number++;
+  hd.timestamp = h.leg_rtp().timestamp;
+  h.leg_rtp().timestamp += 160;
   hd.ssrc = 0xAB5;
   std::vector<uint8_t> body(160, 0xFF);
   ASSERT_EQ(rtp::write_rtp(hd, {}, body, pkt), 172u);

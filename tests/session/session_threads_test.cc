@@ -9,12 +9,13 @@
 #include <vector>
 
 #include "session_harness.h"
+#include "tests/support/test_env.h"
 
 namespace sipmix::testing {
 namespace {
 
 TEST(SessionThreads, PushFromNetworkThreadsWhileTicking) {
-  const int frames = std::getenv("SIPMIX_SCALE") ? 150 : 500;
+  const int frames = ci_scale() ? 150 : 500;
   constexpr int kStreams = 3;
   SimulatedClock clock(1'000'000);
   RecordingSink sink;
@@ -29,34 +30,37 @@ TEST(SessionThreads, PushFromNetworkThreadsWhileTicking) {
   leg.id = "sip";
   const PushHandle leg_handle = *session->add_leg(leg);
 
-  // Payloads are prepared up front; the threads only push.
-  audio::EncoderConfig ec;
-  auto enc = std::move(*audio::make_audio_encoder(ec));
+  // Payloads are prepared up front; the threads only stamp and push, each
+  // with its own peer (sequence numbers from 65000 cross 0xFFFF).
   std::vector<int16_t> pcm(960, 0);
   for (int i = 0; i < 960; ++i) pcm[i] = static_cast<int16_t>((i % 48) * 200 - 4800);
-  std::vector<uint8_t> opus(1500);
-  opus.resize(enc->encode(pcm, opus));
-  std::vector<uint8_t> pcmu(160, 0xFF);
+  const std::vector<uint8_t> opus = (*FakePeer::create({}))->encode_audio(pcm);
+  const std::vector<uint8_t> pcmu(160, 0xFF);
+  std::vector<std::unique_ptr<FakePeer>> peers;
+  for (int s = 0; s <= kStreams; ++s) {
+    FakePeerConfig c;
+    c.encode = false;
+    c.audio_codec = s < kStreams ? AudioCodec::kOpus : AudioCodec::kPcmu;
+    c.payload_type = s < kStreams ? 111 : 0;
+    c.ssrc = 77 + static_cast<uint32_t>(s < kStreams ? handles[s].slot : leg_handle.slot);
+    c.first_sequence_number = 65000;
+    peers.push_back(std::move(*FakePeer::create(c)));
+  }
 
   std::atomic<bool> go{false};
-  auto producer = [&](PushHandle h, uint8_t pt, std::span<const uint8_t> payload, uint32_t ts_step) {
+  auto producer = [&](PushHandle h, FakePeer* peer, std::span<const uint8_t> payload) {
     while (!go.load(std::memory_order_acquire)) {
     }
     std::vector<uint8_t> pkt(12 + payload.size());
     for (int i = 0; i < frames; ++i) {
       // Send each packet when its media time comes, as a real sender would.
       while (clock.now_us() < 1'000'000 + int64_t{i} * 20000) std::this_thread::yield();
-      rtp::RtpHeader hd;
-      hd.payload_type = pt;
-      hd.sequence_number = static_cast<uint16_t>(65000 + i);  // crosses 0xFFFF
-      hd.timestamp = static_cast<uint32_t>(i) * ts_step;
-      hd.ssrc = 77 + h.slot;
-      session->push_rtp(h, {pkt.data(), rtp::write_rtp(hd, {}, payload, pkt)});
+      session->push_rtp(h, {pkt.data(), peer->write_packet(payload, pkt)});
     }
   };
   std::vector<std::thread> threads;
-  for (int s = 0; s < kStreams; ++s) threads.emplace_back(producer, handles[s], 111, opus, 960);
-  threads.emplace_back(producer, leg_handle, 0, pcmu, 160);
+  for (int s = 0; s < kStreams; ++s) threads.emplace_back(producer, handles[s], peers[s].get(), opus);
+  threads.emplace_back(producer, leg_handle, peers[kStreams].get(), pcmu);
   go.store(true, std::memory_order_release);
   for (int i = 0; i < frames + 10; ++i) {
     std::this_thread::yield();

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "rtp/rtp_packet.h"
 #include "session_harness.h"
 #include "rtp_payload/frame_assembler.h"
 #include "compose/layout.h"

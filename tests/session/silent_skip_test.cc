@@ -13,7 +13,7 @@
 #include "audio_codec/codec.h"
 #include "rtp/rtp_packet.h"
 #include "receive/audio_input.h"
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
 
 namespace sipmix::session {
 namespace {

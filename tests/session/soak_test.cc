@@ -16,7 +16,8 @@
 #include <unistd.h>
 
 #include "session_harness.h"
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
+#include "tests/support/test_env.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kAddressSanitizer = true;
@@ -38,8 +39,7 @@ int soak_seconds() {
     const int v = std::atoi(s);
     if (v >= 20) return v;
   }
-  const char* scale = std::getenv("SIPMIX_SCALE");
-  return scale && std::string(scale) == "ci" ? 20 : 60;
+  return ci_scale() ? 20 : 60;
 }
 
 // Resident set size in kB, from /proc/self/statm.
@@ -83,17 +83,9 @@ TEST(Soak, NineParticipantVideoSessionStaysFlat) {
   for (int i = 0; i < kParticipants; ++i) {
     Participant& p = h.add_participant("p" + std::to_string(i), 300 + 90 * i, static_cast<uint8_t>(30 + 22 * i));
     // Small pictures keep the soak cheap: 96x64 VP8 instead of the harness's 320x240.
-    video::VideoEncoderConfig vc;
-    vc.codec = video::VideoCodec::kVp8;
-    vc.width = 96;
-    vc.height = 64;
-    vc.fps = 30;
-    vc.bitrate_bps = 100000;
-    auto enc = video::VideoEncoder::create(vc);
-    ASSERT_TRUE(enc.ok()) << enc.status().message();
-    p.vp8 = std::move(*enc);
-    p.picture.reset(96, 64);
-    p.picture.fill(static_cast<uint8_t>(30 + 22 * i), 128, 128);
+    const Status reconfigured = p.vp8->reconfigure_video(96, 64, 100000);
+    ASSERT_TRUE(reconfigured.ok()) << reconfigured.message();
+    p.vp8->fill_picture(static_cast<uint8_t>(30 + 22 * i), 128, 128);
   }
   LegConfig c;
   c.id = "sip";

@@ -13,7 +13,7 @@ extern "C" {
 #include <cmath>
 #include <vector>
 
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
 #include "video_codec/video_decoder.h"
 
 namespace sipmix::video {

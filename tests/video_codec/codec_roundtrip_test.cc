@@ -15,8 +15,8 @@ extern "C" {
 }
 
 #include "rtp/rtp_packet.h"
-#include "tests/common/signal.h"
-#include "tests/common/test_env.h"
+#include "tests/support/signal.h"
+#include "tests/support/test_env.h"
 #include "rtp_payload/frame_assembler.h"
 #include "rtp_payload/h264_depacketizer.h"
 #include "rtp_payload/h264_packetizer.h"

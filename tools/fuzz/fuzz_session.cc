@@ -6,7 +6,8 @@
 // telephone-event), garbage RTP and RTCP on any handle, clock advances with
 // tick(), force mute, play_dtmf, remove/re-add of streams and of the leg,
 // keyframe requests and stats(). Valid media comes from packets encoded once
-// at start-up (Opus tone, VP8 and H.264 64x64 pictures), so one execution
+// at start-up (Opus tone, VP8 and H.264 64x64 pictures) by the fake peer of
+// tests/support, which also stamps every stream's packets, so one execution
 // costs no encode beyond what the session itself does.
 //
 // Properties: no crash or sanitizer report; every packet the session sends
@@ -24,15 +25,11 @@
 #include <string>
 #include <vector>
 
-#include "audio_codec/codec.h"
 #include "rtp/rtcp.h"
 #include "rtp/rtp_packet.h"
 #include "sipmix/session.h"
 #include "srtp/srtp_session.h"
-#include "rtp_payload/h264_packetizer.h"
-#include "base/i420.h"
-#include "video_codec/video_encoder.h"
-#include "rtp_payload/vp8_packetizer.h"
+#include "tests/support/fake_peer.h"
 
 #define SIPMIX_FUZZ_CHECK(cond)                                                     \
   do {                                                                              \
@@ -52,44 +49,41 @@ constexpr int64_t kMaxSimulatedUs = 1'500'000;  // bounds one execution's cost
 constexpr size_t kMaxOps = 4000;
 constexpr size_t kMtu = 1500;
 
-// Media encoded once: RTP payloads (Opus) and whole RTP packets (video,
-// re-stamped when sent).
-struct Media {
-  std::vector<std::vector<uint8_t>> opus;        // 20 ms payloads
-  std::vector<std::vector<uint8_t>> vp8, h264;   // RTP packets, in order
-  std::vector<uint32_t> vp8_frame, h264_frame;   // frame index of each packet
+using testing::FakePeer;
+using testing::FakePeerConfig;
+using testing::PacketOptions;
+
+// One packetized video packet, re-stamped when sent.
+struct VideoPacket {
+  std::vector<uint8_t> payload;  // after the 12-byte header the packetizer writes
+  bool marker = false;
+  uint32_t frame = 0;  // frame index
 };
 
-void encode_video(video::VideoCodec codec, std::vector<std::vector<uint8_t>>* out, std::vector<uint32_t>* frame) {
-  video::VideoEncoderConfig vc;
-  vc.codec = codec;
-  vc.width = 64;
-  vc.height = 64;
-  vc.fps = 10;
-  vc.bitrate_bps = 100000;
-  vc.keyframe_interval_s = 1;
-  auto enc = video::VideoEncoder::create(vc);
-  SIPMIX_FUZZ_CHECK(enc.ok());
-  video::PacketizerConfig pc;
-  pc.payload_type = codec == video::VideoCodec::kVp8 ? kVp8Pt : kH264Pt;
-  pc.ssrc = 0x7000;
-  video::RtpPacketList packets;
-  auto vp8 = video::vp8::Packetizer::create(pc);
-  auto h264 = video::h264::Packetizer::create(pc);
-  SIPMIX_FUZZ_CHECK(vp8.ok() && h264.ok());
-  video::I420Buffer pic(64, 64);
+// Media encoded once: RTP payloads (Opus) and video packets.
+struct Media {
+  std::vector<std::vector<uint8_t>> opus;  // 20 ms payloads
+  std::vector<VideoPacket> vp8, h264;      // in order
+};
+
+void encode_video(VideoCodec codec, std::vector<VideoPacket>* out) {
+  FakePeerConfig c;
+  c.kind = MediaKind::kVideo;
+  c.video_codec = codec;
+  c.width = 64;
+  c.height = 64;
+  c.fps = 10;
+  c.video_bitrate_bps = 100000;
+  c.keyframe_interval_s = 1;
+  c.payload_type = codec == VideoCodec::kVp8 ? kVp8Pt : kH264Pt;
+  c.ssrc = 0x7000;
+  auto peer = FakePeer::create(c);
+  SIPMIX_FUZZ_CHECK(peer.ok());
   for (uint32_t f = 0; f < 12; ++f) {
-    pic.fill(static_cast<uint8_t>(40 + 15 * f), 128, static_cast<uint8_t>(100 + f));
-    video::EncodedFrame ef;
-    if (!(*enc)->encode(pic.view(), int64_t{f} * 100000, &ef) || ef.data.empty()) continue;
-    packets.clear();
-    bool ok = false;
-    if (codec == video::VideoCodec::kVp8) ok = vp8->packetize(ef.data, f * 9000, packets);
-    else ok = h264->packetize(ef.data, f * 9000, packets);
-    SIPMIX_FUZZ_CHECK(ok);
-    for (size_t i = 0; i < packets.size(); ++i) {
-      out->emplace_back(packets[i].begin(), packets[i].end());
-      frame->push_back(f);
+    (*peer)->fill_picture(static_cast<uint8_t>(40 + 15 * f), 128, static_cast<uint8_t>(100 + f));
+    for (std::span<const uint8_t> p : (*peer)->video_packets(int64_t{f} * 100000)) {
+      SIPMIX_FUZZ_CHECK(p.size() > rtp::kRtpHeaderSize);
+      out->push_back({{p.begin() + rtp::kRtpHeaderSize, p.end()}, (p[1] & 0x80) != 0, f});
     }
   }
   SIPMIX_FUZZ_CHECK(!out->empty());
@@ -98,24 +92,20 @@ void encode_video(video::VideoCodec codec, std::vector<std::vector<uint8_t>>* ou
 const Media& media() {
   static const Media m = [] {
     Media m;
-    audio::EncoderConfig ec;
-    ec.codec = audio::AudioCodec::kOpus;
-    auto enc = audio::make_audio_encoder(ec);
+    auto enc = FakePeer::create({});
     SIPMIX_FUZZ_CHECK(enc.ok());
     std::vector<int16_t> pcm(960);
-    std::vector<uint8_t> buf(4000);
     double phase = 0;
     for (int f = 0; f < 8; ++f) {
       for (auto& s : pcm) {
         s = static_cast<int16_t>(8000 * __builtin_sin(phase));
         phase += 2 * 3.141592653589793 * 440 / 48000;
       }
-      const size_t n = (*enc)->encode(pcm, buf);
-      SIPMIX_FUZZ_CHECK(n > 0);
-      m.opus.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+      m.opus.push_back((*enc)->encode_audio(pcm));
+      SIPMIX_FUZZ_CHECK(!m.opus.back().empty());
     }
-    encode_video(video::VideoCodec::kVp8, &m.vp8, &m.vp8_frame);
-    encode_video(video::VideoCodec::kH264, &m.h264, &m.h264_frame);
+    encode_video(VideoCodec::kVp8, &m.vp8);
+    encode_video(VideoCodec::kH264, &m.h264);
     return m;
   }();
   return m;
@@ -205,12 +195,24 @@ struct CheckingSink : SessionSink {
 struct StreamState {
   std::string id;
   PushHandle handle;
-  uint16_t seq = 1;
-  uint32_t ts = 1000;
-  uint32_t ssrc = 0;
+  std::unique_ptr<FakePeer> rtp;  // stamps the stream's packets: seq from 1, ts from 1000
   uint32_t frame = 0;  // video: next frame index to send
   bool present = false;
 };
+
+// A peer that stamps media encoded elsewhere.
+std::unique_ptr<FakePeer> stamping_peer(const FakePeerConfig& base, uint8_t pt, uint32_t ssrc) {
+  FakePeerConfig c = base;
+  c.encode = false;
+  c.payload_type = pt;
+  c.ssrc = ssrc;
+  c.first_sequence_number = 1;
+  c.first_timestamp = 1000;
+  c.max_packets_per_frame = 1;  // packets come from media()
+  auto p = FakePeer::create(c);
+  SIPMIX_FUZZ_CHECK(p.ok());
+  return std::move(*p);
+}
 
 class Driver {
  public:
@@ -269,11 +271,19 @@ class Driver {
     const char* ids[] = {"a0", "a1", "v0", "v1"};
     for (int k = 0; k < 4; ++k) {
       streams_[k].id = ids[k];
-      streams_[k].ssrc = 0x1000 + static_cast<uint32_t>(k);
+      FakePeerConfig c;
+      if (k >= 2) {
+        c.kind = MediaKind::kVideo;
+        c.video_codec = k == 2 ? VideoCodec::kVp8 : VideoCodec::kH264;
+      }
+      streams_[k].rtp = stamping_peer(c, k < 2 ? kOpusPt : k == 2 ? kVp8Pt : kH264Pt, 0x1000 + static_cast<uint32_t>(k));
       if (k < 2 || (variant & 64)) add_stream(k);
     }
     leg_state_.id = "sip";
-    leg_state_.ssrc = 0xAB5;
+    FakePeerConfig lc;
+    lc.audio_codec = leg_.audio_codec;
+    lc.clock_rate_hz = leg_.audio_clock_hz;
+    leg_state_.rtp = stamping_peer(lc, static_cast<uint8_t>(leg_.audio_payload_type), 0xAB5);
     add_leg();
     start_us_ = clock_.now_us();
 
@@ -336,19 +346,13 @@ class Driver {
     session_->push_rtp(leg_state_.handle, pkt);
   }
 
-  std::vector<uint8_t> make(const rtp::RtpHeader& h, std::span<const uint8_t> payload,
-                            std::span<const rtp::HeaderExtensionElement> ext = {}) {
-    std::vector<uint8_t> out(rtp::kRtpHeaderSize + 64 + payload.size());
-    out.resize(rtp::write_rtp(h, ext, payload, out));
-    return out;
-  }
-
   // Sequence/timestamp/SSRC perturbations shared by the media ops.
   void perturb(StreamState& st, uint8_t flags) {
-    if (flags & 1) st.seq = static_cast<uint16_t>(st.seq + in_.u16());
-    if (flags & 2) st.ts += static_cast<uint32_t>(in_.u16()) << (in_.u8() & 15);
-    if (flags & 4) st.ssrc = 0x1000 + in_.u8();
-    if (flags & 8) st.seq = static_cast<uint16_t>(st.seq - 1 - (in_.u8() & 7));  // late / duplicate
+    testing::RtpFields& h = st.rtp->header();
+    if (flags & 1) h.sequence_number = static_cast<uint16_t>(h.sequence_number + in_.u16());
+    if (flags & 2) h.timestamp += static_cast<uint32_t>(in_.u16()) << (in_.u8() & 15);
+    if (flags & 4) h.ssrc = 0x1000 + in_.u8();
+    if (flags & 8) h.sequence_number = static_cast<uint16_t>(h.sequence_number - 1 - (in_.u8() & 7));  // late / duplicate
   }
 
   void mutate(std::vector<uint8_t>& pkt, uint8_t flags) {
@@ -363,17 +367,16 @@ class Driver {
     const auto& payload = m.opus[in_.u8() % m.opus.size()];
     const uint8_t flags = in_.u8();
     perturb(st, flags);
-    rtp::RtpHeader h;
-    h.payload_type = flags & 32 ? in_.u8() & 0x7F : kOpusPt;
-    h.sequence_number = st.seq++;
-    h.timestamp = st.ts;
-    st.ts += 960;
-    h.ssrc = st.ssrc;
-    h.marker = flags & 64;
-    const uint8_t level[1] = {static_cast<uint8_t>(in_.u8())};
-    const rtp::HeaderExtensionElement ext[1] = {{1, level}};
-    auto pkt = make(h, payload, flags & 128 ? std::span<const rtp::HeaderExtensionElement>(ext)
-                                            : std::span<const rtp::HeaderExtensionElement>());
+    PacketOptions o;
+    if (flags & 32) o.payload_type = in_.u8() & 0x7F;
+    o.marker = flags & 64;
+    const uint8_t level = in_.u8();
+    if (flags & 128) {
+      o.audio_level_ext_id = 1;
+      o.voice_activity = level & 0x80;
+      o.audio_level_dbov = level & 0x7F;
+    }
+    auto pkt = st.rtp->packet(payload, o);  // the timestamp advances by 960
     mutate(pkt, flags);
     if (st.present) session_->push_rtp(st.handle, pkt);
   }
@@ -383,49 +386,34 @@ class Driver {
     StreamState& st = streams_[vp8 ? 2 : 3];
     const auto& m = media();
     const auto& list = vp8 ? m.vp8 : m.h264;
-    const auto& frames = vp8 ? m.vp8_frame : m.h264_frame;
     const uint8_t flags = in_.u8();
     perturb(st, flags);
     // Send the next frame's packets (or a single one with flag 32).
-    const uint32_t f = st.frame++ % (frames.back() + 1);
-    for (size_t i = 0; i < list.size(); ++i) {
-      if (frames[i] != f) continue;
-      std::vector<uint8_t> pkt = list[i];
-      auto v = rtp::parse_rtp(pkt);
-      SIPMIX_FUZZ_CHECK(v.has_value());
-      rtp::RtpHeader h;
-      h.payload_type = v->payload_type;
-      h.marker = v->marker;
-      h.sequence_number = st.seq++;
-      h.timestamp = st.ts;
-      h.ssrc = st.ssrc;
-      pkt = make(h, v->payload);
+    const uint32_t f = st.frame++ % (list.back().frame + 1);
+    for (const VideoPacket& vp : list) {
+      if (vp.frame != f) continue;
+      PacketOptions o;
+      o.marker = vp.marker;
+      auto pkt = st.rtp->packet(vp.payload, o);
       mutate(pkt, flags);
       if (st.present && !(flags & 64)) session_->push_rtp(st.handle, pkt);
       if (flags & 32) break;
     }
-    st.ts += 9000;
+    st.rtp->header().timestamp += 9000;
   }
 
   void op_leg_audio() {
     const uint8_t flags = in_.u8();
     perturb(leg_state_, flags);
-    rtp::RtpHeader h;
-    h.payload_type = leg_.audio_payload_type;
-    h.sequence_number = leg_state_.seq++;
-    h.timestamp = leg_state_.ts;
-    h.ssrc = leg_state_.ssrc;
-    std::vector<uint8_t> pkt;
+    std::vector<uint8_t> pkt;  // the timestamp advances by 20 ms at the leg's clock
     if (leg_.audio_codec == AudioCodec::kOpus) {
       const auto& m = media();
-      pkt = make(h, m.opus[in_.u8() % m.opus.size()]);
-      leg_state_.ts += 960;
+      pkt = leg_state_.rtp->packet(m.opus[in_.u8() % m.opus.size()]);
     } else {
       std::vector<uint8_t> pcmu(160);
       const uint8_t base = in_.u8();
       for (size_t i = 0; i < pcmu.size(); ++i) pcmu[i] = static_cast<uint8_t>(base + (i * 37 & 0x3F));
-      pkt = make(h, pcmu);
-      leg_state_.ts += 160;
+      pkt = leg_state_.rtp->packet(pcmu);
     }
     mutate(pkt, flags);
     push_leg(pkt, flags & 64);
@@ -435,13 +423,14 @@ class Driver {
   // timestamp, a marker, an extra block, and a repeated (same seq) send.
   void op_leg_event() {
     const uint8_t flags = in_.u8();
-    if (flags & 1) leg_state_.ts += static_cast<uint32_t>(in_.u16());
-    rtp::RtpHeader h;
-    h.payload_type = kTePt;
-    h.sequence_number = flags & 8 ? static_cast<uint16_t>(leg_state_.seq - 1) : leg_state_.seq++;
-    h.timestamp = leg_state_.ts;
-    h.ssrc = flags & 4 ? 0xE0E0 : leg_state_.ssrc;
-    h.marker = flags & 2;
+    testing::RtpFields& h = leg_state_.rtp->header();
+    if (flags & 1) h.timestamp += static_cast<uint32_t>(in_.u16());
+    if (flags & 8) --h.sequence_number;  // sent again with the last sequence number
+    PacketOptions o;
+    o.payload_type = kTePt;
+    o.keep_timestamp = true;
+    o.marker = flags & 2;
+    if (flags & 4) o.ssrc = 0xE0E0;
     uint8_t block[8];
     block[0] = flags & 64 ? static_cast<uint8_t>(in_.u8() % 12) : in_.u8();
     block[1] = in_.u8();
@@ -449,7 +438,7 @@ class Driver {
     block[2] = static_cast<uint8_t>(d >> 8);
     block[3] = static_cast<uint8_t>(d);
     for (int i = 4; i < 8; ++i) block[i] = in_.u8();
-    auto pkt = make(h, std::span<const uint8_t>(block, flags & 16 ? 8 : 4 - (flags & 32 ? in_.u8() % 4 : 0)));
+    auto pkt = leg_state_.rtp->packet(std::span<const uint8_t>(block, flags & 16 ? 8 : 4 - (flags & 32 ? in_.u8() % 4 : 0)), o);
     push_leg(pkt, flags & 128);
   }
 

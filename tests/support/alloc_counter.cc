@@ -1,4 +1,4 @@
-#include "tests/dtmf/alloc_counter.h"
+#include "tests/support/alloc_counter.h"
 
 #include <atomic>
 #include <cstdlib>
@@ -26,9 +26,9 @@ void* or_throw(void* p) {
 }
 }  // namespace
 
-namespace sipmix::dtmf::testing {
+namespace sipmix::testing {
 uint64_t allocation_count() { return g_allocations.load(std::memory_order_relaxed); }
-}  // namespace sipmix::dtmf::testing
+}  // namespace sipmix::testing
 
 void* operator new(std::size_t n) { return or_throw(counted_alloc(n)); }
 void* operator new[](std::size_t n) { return or_throw(counted_alloc(n)); }

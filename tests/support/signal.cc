@@ -1,4 +1,4 @@
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
 
 #include <algorithm>
 #include <cmath>
