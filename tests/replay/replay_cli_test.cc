@@ -26,11 +26,17 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/common/test_env.h"
+#include "tests/support/test_env.h"
 #include "tests/replay/replay_cli_util.h"
-#include "tools/replay/pcap_io.h"
+#include "tests/support/pcap.h"
 
 namespace sipmix::replay {
+
+using pcap::IpEndpoint;
+using pcap::PcapReader;
+using pcap::PcapWriter;
+using pcap::UdpPacket;
+using pcap::read_pcap_udp;
 namespace {
 
 namespace fs = std::filesystem;

@@ -15,9 +15,15 @@
 #include <sstream>
 #include <thread>
 
-#include "tools/replay/pcap_io.h"
+#include "tests/support/pcap.h"
 
 namespace sipmix::replay::testing {
+
+using pcap::IpEndpoint;
+using pcap::PcapReader;
+using pcap::PcapWriter;
+using pcap::UdpPacket;
+using pcap::read_pcap_udp;
 
 int CliResult::lines() const {
   int n = 0;

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "tests/common/test_env.h"
+#include "tests/support/test_env.h"
 #include "tests/replay/replay_cli_util.h"
 
 namespace sipmix::replay {

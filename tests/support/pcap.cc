@@ -280,9 +280,10 @@ StatusOr<std::unique_ptr<PcapWriter>> PcapWriter::create(const std::string& path
   put32le(hdr + 16, 262144);  // snaplen
   put32le(hdr + 20, 1);       // LINKTYPE_ETHERNET
   if (std::fwrite(hdr, sizeof(hdr), 1, f) != 1) {
+    const int err = errno;
     std::fclose(f);
     std::remove(part.c_str());
-    return unavailable(path + ": write failed");
+    return unavailable(path + ": write failed (" + std::strerror(err) + ")");
   }
   auto w = std::unique_ptr<PcapWriter>(new PcapWriter(path, f));
   w->frame_.reserve(16 + 14 + 40 + 8 + 1500);
@@ -352,7 +353,7 @@ Status PcapWriter::write(int64_t timestamp_us, const IpEndpoint& src, const IpEn
   put32le(b.data() + 12, len);
   if (std::fwrite(b.data(), b.size(), 1, file_) != 1) {
     failed_ = true;
-    return unavailable(path_ + ": write failed");
+    return unavailable(path_ + ": write failed (" + std::strerror(errno) + ")");
   }
   ++packets_;
   return {};
@@ -361,12 +362,15 @@ Status PcapWriter::write(int64_t timestamp_us, const IpEndpoint& src, const IpEn
 Status PcapWriter::finish() {
   if (!file_) return invalid_argument(path_ + ": writer already closed");
   const bool ok = !failed_ && std::fflush(file_) == 0;
+  const int flush_errno = errno;
   const bool closed = std::fclose(file_) == 0;
+  const int close_errno = errno;
   file_ = nullptr;
   const std::string part = path_ + ".part";
   if (!ok || !closed) {
     std::remove(part.c_str());
-    return unavailable(path_ + ": write failed");
+    if (failed_) return unavailable(path_ + ": write failed");
+    return unavailable(path_ + ": write failed (" + std::strerror(ok ? close_errno : flush_errno) + ")");
   }
   std::error_code ec;
   std::filesystem::rename(part, path_, ec);

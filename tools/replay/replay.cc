@@ -21,7 +21,7 @@
 #include "session/codec_map.h"
 #include "srtp/srtp_session.h"
 #include "tools/replay/media_writer.h"
-#include "tools/replay/pcap_io.h"
+#include "tests/support/pcap.h"
 #include "tools/replay/picture.h"
 #include "tools/replay/progress.h"
 #include "tools/replay/sources.h"

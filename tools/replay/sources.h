@@ -15,13 +15,20 @@
 #include "sipmix/session.h"
 #include "tools/replay/manifest.h"
 #include "tools/replay/media_reader.h"
-#include "tools/replay/pcap_io.h"
+#include "tests/support/pcap.h"
 #include "tools/replay/synth.h"
 #include "rtp_payload/h264_packetizer.h"
 #include "video_codec/video_encoder.h"
 #include "rtp_payload/vp8_packetizer.h"
 
 namespace sipmix::replay {
+
+// Captures are read and written by the one pcap reader/writer (tests/support).
+using pcap::IpEndpoint;
+using pcap::PcapReader;
+using pcap::PcapWriter;
+using pcap::UdpPacket;
+using pcap::read_pcap_udp;
 
 // Which session input a packet goes to.
 enum class Target { kAudio, kVideo, kLeg };
