@@ -83,6 +83,12 @@ void Leg::pull_audio(int64_t t_us, StageTimer& timer, audio::NMinus1Mixer& mixer
   timer.add(Stage::kMix, t0);
 }
 
+void Leg::set_muted(bool muted_now, audio::NMinus1Mixer& mixer) {
+  muted = muted_now;
+  (void)mixer.set_source_muted(mixer_id, muted);
+  prompt.start(muted ? prompts->muted : prompts->unmuted);
+}
+
 void Leg::drain_rtcp() {
   for (;;) {
     const size_t n = rtcp_queue->try_pop({pop_buffer.data(), pop_buffer.size()});

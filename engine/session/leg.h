@@ -61,6 +61,8 @@ struct Leg final : private rtp::RtcpVisitor {
   // The leg's audio of this tick into the mixer and the talker detector, and
   // the next frame of a playing announcement into its own mix.
   void pull_audio(int64_t t_us, StageTimer& timer, audio::NMinus1Mixer& mixer, audio::TalkerDetector& talkers);
+  // Moderation: its mute state, applied to its mixer source, announced to it.
+  void set_muted(bool muted_now, audio::NMinus1Mixer& mixer);
   // PLI/FIR from the leg ask for a keyframe of its composed video.
   void drain_rtcp();
   // The SIP leg's video goes into the session as it is.

@@ -78,7 +78,7 @@ class SessionImpl final : public Session {
     const PushHandle handle{slot, s->generation};
     streams_[slot] = std::move(s);
     slot_generation_[slot].store(handle.generation, std::memory_order_release);
-    apply_mute(*streams_[slot]);
+    streams_[slot]->set_muted(mute_.is_muted(c.id), *mixer_);
     emit_simple(Event::Type::kJoined, c.id);
     return handle;
   }
@@ -257,11 +257,6 @@ class SessionImpl final : public Session {
 
   // ---- moderation -----------------------------------------------------------
 
-  void apply_mute(Stream& s) {
-    s.muted = mute_.is_muted(s.config.id);
-    if (s.audio) (void)mixer_->set_source_muted(static_cast<uint32_t>(s.slot), s.muted);
-  }
-
   void on_mute_event(const dtmf::MuteEvent& e) {
     const std::string id(e.stream_id);
     Event ev;
@@ -271,9 +266,7 @@ class SessionImpl final : public Session {
     ev.muted = e.muted;
     ev.cause = dtmf::to_string(e.cause);
     if (Leg* leg = find_leg(id)) {
-      leg->muted = e.muted;
-      (void)mixer_->set_source_muted(leg->mixer_id, e.muted);
-      leg->prompt.start(e.muted ? leg->prompts->muted : leg->prompts->unmuted);
+      leg->set_muted(e.muted, *mixer_);
       sink_->on_event(ev);
       Event a;
       a.type = Event::Type::kAnnouncement;
@@ -283,10 +276,7 @@ class SessionImpl final : public Session {
       sink_->on_event(a);
       return;
     }
-    if (Stream* s = find_stream(id)) {
-      s->muted = e.muted;
-      if (s->audio) (void)mixer_->set_source_muted(static_cast<uint32_t>(s->slot), e.muted);
-    }
+    if (Stream* s = find_stream(id)) s->set_muted(e.muted, *mixer_);
     sink_->on_event(ev);
   }
 
@@ -354,13 +344,8 @@ class SessionImpl final : public Session {
   void decode_video(int64_t t_us) {
     if (t_us <= last_video_decode_us_) return;
     last_video_decode_us_ = t_us;
-    for (auto& sp : streams_) {
-      if (!sp || !sp->video) continue;
-      const int64_t t0 = timer_.mark();
-      const bool pli = sp->video->process(t_us, &timer_);
-      timer_.add(Stage::kVideoIn, t0);
-      if (pli) sp->send_pli(*sink_, t_us);
-    }
+    for (auto& sp : streams_)
+      if (sp && sp->video) sp->decode_video(t_us, timer_, *sink_);
   }
 
   SessionConfig config_;

@@ -57,7 +57,11 @@ void Stream::pull_audio(int64_t t_us, StageTimer& timer, audio::NMinus1Mixer& mi
   talkers.update(id, has_frame && !muted ? audio->level_dbov() : audio::TalkerDetector::kSilenceDbov);
 }
 
-void Stream::send_pli(SessionSink& sink, int64_t t_us) {
+void Stream::decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink) {
+  const int64_t t0 = timer.mark();
+  const bool wants_keyframe = video->process(t_us, &timer);
+  timer.add(Stage::kVideoIn, t0);
+  if (!wants_keyframe) return;
   uint8_t buf[64];
   rtp::Pli pli;
   pli.sender_ssrc = sender_ssrc;
@@ -69,6 +73,11 @@ void Stream::send_pli(SessionSink& sink, int64_t t_us) {
   e.time_us = t_us;
   e.id = config.id;
   sink.on_event(e);
+}
+
+void Stream::set_muted(bool muted_now, audio::NMinus1Mixer& mixer) {
+  muted = muted_now;
+  if (audio) (void)mixer.set_source_muted(static_cast<uint32_t>(slot), muted);
 }
 
 void Stream::drain_rtcp() {

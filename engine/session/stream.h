@@ -41,8 +41,11 @@ struct Stream {
   void pull_audio(int64_t t_us, StageTimer& timer, audio::NMinus1Mixer& mixer, audio::TalkerDetector& talkers);
   // Participants' RTCP: nothing needs it yet beyond draining.
   void drain_rtcp();
-  // Video: asks the participant for a keyframe (PLI and an event).
-  void send_pli(SessionSink& sink, int64_t t_us);
+  // Video: the pictures due by `t_us`; a PLI (and an event) when the input
+  // asks the participant for a keyframe.
+  void decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink);
+  // Moderation: its mute state, applied to its mixer source.
+  void set_muted(bool muted_now, audio::NMinus1Mixer& mixer);
   StreamStats stats() const;
 };
 
