@@ -1,9 +1,11 @@
-// The public API's codec enums (sipmix/session.h) mapped to the engine's own
-// (audio/codec.h, video/video_decoder.h). Pure functions; any thread.
+// The public API's enums (sipmix/session.h) mapped to the engine's own
+// (audio_codec/codec.h, video_codec/video_decoder.h, srtp/srtp_session.h):
+// the one place they meet. Private to the engine. Pure functions; any thread.
 #pragma once
 
 #include "audio_codec/codec.h"
 #include "sipmix/session.h"
+#include "srtp/srtp_session.h"
 #include "video_codec/video_decoder.h"
 
 namespace sipmix::session {
@@ -21,6 +23,14 @@ inline audio::AudioCodec to_engine(AudioCodec c) {
 // kNone has no engine codec; callers check it first.
 inline video::VideoCodec to_engine(VideoCodec c) {
   return c == VideoCodec::kVp8 ? video::VideoCodec::kVp8 : video::VideoCodec::kH264;
+}
+
+inline srtp::SrtpSuite to_engine(SrtpSuite s) {
+  switch (s) {
+    case SrtpSuite::kAesCm128HmacSha1_80: return srtp::SrtpSuite::kAesCm128HmacSha1_80;
+    case SrtpSuite::kAesCm128HmacSha1_32: return srtp::SrtpSuite::kAesCm128HmacSha1_32;
+  }
+  return srtp::SrtpSuite::kAesCm128HmacSha1_80;
 }
 
 }  // namespace sipmix::session

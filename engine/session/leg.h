@@ -1,14 +1,17 @@
-// One SIP leg inside a Session: its receive side (SRTP unprotect, demux by
-// payload type into audio jitter buffer / telephone-event queue / video and
-// RTCP queues), its DTMF receiver and sender, prompt player, and its send
-// side (mixed audio encode, composed video encode, the leg's own audio
-// published into the session as Opus). Owned by the Session; push-side
-// members are touched only by the leg's network thread.
+// One SIP leg inside a Session: the state of its receive side (SRTP
+// unprotect, demux by payload type into audio jitter buffer / telephone-event
+// queue / video and RTCP queues), its DTMF receiver and sender, prompt player,
+// and of its send side (mixed audio encode, composed video encode, the leg's
+// own audio published into the session as Opus). The leg runs its own receive
+// side (receive_*, drain_*, forward_video); LegBuilder makes it and
+// LegAudioSender / LegVideoSender send for it. Owned by the Session;
+// push-side members are touched only by the leg's network thread.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <variant>
 
 #include "audio_codec/codec.h"
@@ -16,10 +19,16 @@
 #include "audio_dsp/resampler.h"
 #include "base/aligned_buffer.h"
 #include "base/spsc_queue.h"
+#include "base/stage_timer.h"
+#include "base/thread_checker.h"
 #include "dtmf/feature_code_matcher.h"
 #include "dtmf/rfc4733_receiver.h"
 #include "dtmf/rfc4733_sender.h"
+#include "dtmf/mute_controller.h"
+#include "mix/mixer.h"
+#include "mix/talker.h"
 #include "receive/audio_input.h"
+#include "rtp/rtcp.h"
 #include "sipmix/session.h"
 #include "srtp/srtp_session.h"
 #include "compose/compositor.h"
@@ -37,10 +46,35 @@ struct RtpSendState {
   uint32_t timestamp = 0;
 };
 
-struct Leg {
+class PacketOutput;
+
+struct Leg final : private rtp::RtcpVisitor {
+  // --- receive side, network thread ---------------------------------------
+  // SRTP unprotect (secure legs), then by payload type into the audio input,
+  // the telephone-event queue or the video queue.
+  void receive_rtp(std::span<const uint8_t> packet, int64_t now_us);
+  void receive_rtcp(std::span<const uint8_t> packet, int64_t now_us);
+
+  // --- receive side, tick thread --------------------------------------------
+  // Telephone events to digits (events to the sink) and *6 to `mute`.
+  void drain_events(int64_t t_ms, SessionSink& sink, dtmf::MuteController& mute);
+  // The leg's audio of this tick into the mixer and the talker detector, and
+  // the next frame of a playing announcement into its own mix.
+  void pull_audio(int64_t t_us, StageTimer& timer, audio::NMinus1Mixer& mixer, audio::TalkerDetector& talkers);
+  // Moderation: its mute state, applied to its mixer source, announced to it.
+  void set_muted(bool muted_now, audio::NMinus1Mixer& mixer);
+  // PLI/FIR from the leg ask for a keyframe of its composed video.
+  void drain_rtcp();
+  // The SIP leg's video goes into the session as it is.
+  void forward_video(PacketOutput& out);
+  // Its stats, with the SRTP counters read now.
+  LegStats report() const;
+
   LegConfig config;
   int slot = -1;
+  uint32_t generation = 0;  // of the PushHandle given out for it
   uint32_t mixer_id = 0;  // its mixer output and, for its own audio, mixer source
+  ProducerChecker producer;  // debug builds: one network thread at a time
 
   // --- receive side: network thread -------------------------------------
   std::unique_ptr<srtp::SrtpSession> srtp;
@@ -57,6 +91,7 @@ struct Leg {
   std::optional<dtmf::FeatureCodeMatcher> matcher;
   std::optional<dtmf::Rfc4733Sender> dtmf_tx;
   audio::PromptPlayer prompt;
+  const audio::MutePrompts* prompts = nullptr;  // the session's set, held by LegBuilder
   AlignedBuffer<int16_t> prompt_frame;
   bool muted = false;
   bool has_audio_frame = false;
@@ -90,6 +125,10 @@ struct Leg {
   AlignedBuffer<uint8_t> pop_buffer;   // one packet taken off a queue
 
   LegStats stats;
+
+ private:
+  void on_pli(const rtp::Pli&) override;
+  void on_fir(const rtp::Fir&) override;
 };
 
 }  // namespace sipmix::session

@@ -342,11 +342,13 @@ void read_leg(Reader& r, const json& root, LegInput* leg) {
   if (const json* s = r.object(*o, f, "srtp", false)) {
     const std::string fs = f + ".srtp";
     r.only_keys(*s, fs, {"suite", "key_to_leg", "key_from_leg"});
-    r.string(*s, fs, "suite", &c.srtp_suite);
+    std::string suite = to_string(c.srtp_suite);
+    r.string(*s, fs, "suite", &suite);
     r.string(*s, fs, "key_to_leg", &c.srtp_key_to_leg);
     r.string(*s, fs, "key_from_leg", &c.srtp_key_from_leg);
-    if (!r.failed() && c.srtp_suite != "AES_CM_128_HMAC_SHA1_80" && c.srtp_suite != "AES_CM_128_HMAC_SHA1_32")
-      r.fail(fs + ".suite", "must be AES_CM_128_HMAC_SHA1_80 or AES_CM_128_HMAC_SHA1_32");
+    const StatusOr<SrtpSuite> parsed = parse_srtp_suite(suite);
+    if (parsed.ok()) c.srtp_suite = *parsed;
+    else if (!r.failed()) r.fail(fs + ".suite", "must be AES_CM_128_HMAC_SHA1_80 or AES_CM_128_HMAC_SHA1_32");
   }
   if (const json* p = r.object(*o, f, "prompts", false)) {
     r.only_keys(*p, f + ".prompts", {"muted", "unmuted"});

@@ -830,8 +830,8 @@ StatusOr<ReplayResult> run_replay(const Manifest& manifest, const ReplayOptions&
   std::unique_ptr<srtp::SrtpSession> phone;
   if (m.leg.config.secure) {
     const LegConfig& c = m.leg.config;
-    const auto suite = c.srtp_suite == "AES_CM_128_HMAC_SHA1_32" ? srtp::SrtpSuite::kAesCm128HmacSha1_32
-                                                                  : srtp::SrtpSuite::kAesCm128HmacSha1_80;
+    const auto suite = c.srtp_suite == SrtpSuite::kAesCm128HmacSha1_32 ? srtp::SrtpSuite::kAesCm128HmacSha1_32
+                                                                         : srtp::SrtpSuite::kAesCm128HmacSha1_80;
     auto to_leg = srtp::parse_sdes_key(suite, c.srtp_key_to_leg);
     if (!to_leg.ok()) return invalid_argument(m.path + ": sip_leg.srtp.key_to_leg: " + to_leg.status().message());
     auto from_leg = srtp::parse_sdes_key(suite, c.srtp_key_from_leg);

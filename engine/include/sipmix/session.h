@@ -6,9 +6,15 @@
 // - push_rtp()/push_rtcp(): lock-free, no allocation. Any one network thread
 //   per stream (or per leg) at a time. The bytes are copied; the caller keeps
 //   its buffer.
-// - Everything else, tick() included, runs on the session's own thread: a
-//   gateway posts control calls (add/remove, moderation, play_dtmf) onto the
-//   worker that drives tick(). Nothing here locks.
+// - Everything else, tick() and stats() included, runs on the session's own
+//   thread: a gateway posts control calls (add/remove, moderation, play_dtmf)
+//   onto the worker that drives tick(). Nothing here locks. Debug builds
+//   (no NDEBUG) assert it: the first thread to call one of these methods
+//   becomes the session thread, and a call from any other thread aborts.
+// - Stop pushing through a handle before remove_stream()/remove_leg() for it
+//   returns. After that, pushes through it are refused and counted in
+//   SessionStats::stale_pushes, even when a new stream or leg has taken its
+//   slot: the new one receives nothing from the old handle.
 // - The Clock and the SessionSink are owned by the caller and must outlive
 //   the Session. Sink callbacks run on the tick thread, inside tick(); the
 //   spans they receive are valid only during the call.
@@ -18,6 +24,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "sipmix/clock.h"
@@ -29,8 +36,15 @@ enum class AudioCodec { kOpus, kPcmu, kPcma, kG722 };
 enum class VideoCodec { kNone, kVp8, kH264 };
 enum class MediaKind { kAudio, kVideo };
 
+// SRTP crypto suites of SDES (RFC 4568); to_string() gives the SDP name.
+enum class SrtpSuite { kAesCm128HmacSha1_80, kAesCm128HmacSha1_32 };
+
 const char* to_string(AudioCodec c);
 const char* to_string(VideoCodec c);
+const char* to_string(SrtpSuite s);
+// The suite with that SDP name ("AES_CM_128_HMAC_SHA1_80"), or an error that
+// lists the names there are.
+StatusOr<SrtpSuite> parse_srtp_suite(std::string_view name);
 
 // A participant's stream in the session (WebRTC side).
 struct StreamConfig {
@@ -70,7 +84,7 @@ struct LegConfig {
   bool crop_to_fill = false;
 
   // SDES "inline:<base64>" keys (RFC 4568), required when secure.
-  std::string srtp_suite = "AES_CM_128_HMAC_SHA1_80";
+  SrtpSuite srtp_suite = SrtpSuite::kAesCm128HmacSha1_80;
   std::string srtp_key_to_leg;    // protects what we send to the leg
   std::string srtp_key_from_leg;  // authenticates what the leg sends us
 
@@ -140,9 +154,12 @@ class SessionSink {
   virtual void on_composed_frame(const std::string& /*leg_id*/, int64_t /*time_us*/, const PictureView& /*canvas*/) {}
 };
 
-// Identifies a stream or leg on the push path without a lookup.
+// Identifies a stream or leg on the push path without a lookup. The
+// generation tells this stream or leg from a later one in the same slot, so a
+// handle kept past remove_stream()/remove_leg() is refused, not misdelivered.
 struct PushHandle {
   int slot = -1;
+  uint32_t generation = 0;  // 0: none
   bool valid() const { return slot >= 0; }
 };
 
@@ -195,6 +212,8 @@ struct SessionStats {
   std::vector<LegStats> legs;
   uint64_t ticks = 0;
   uint64_t distinct_audio_encodes = 0;
+  // Pushes through a handle whose stream or leg was removed: refused.
+  uint64_t stale_pushes = 0;
   StageTimes stages;
 };
 
@@ -222,6 +241,8 @@ class Session {
   virtual Status request_keyframe(const std::string& leg_id) = 0;
 
   // --- network threads: lock-free, one producer per handle --------------
+  // A handle from before its stream's or leg's removal is refused (see the
+  // threading rules at the top).
   virtual void push_rtp(PushHandle handle, std::span<const uint8_t> packet) = 0;
   virtual void push_rtcp(PushHandle handle, std::span<const uint8_t> packet) = 0;
 

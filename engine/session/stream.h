@@ -1,0 +1,58 @@
+// A participant's stream inside a Session: its receive pipeline (audio or
+// video input), its RTCP queue and what the tick knows of it (mute, last
+// active time, join order). Owned by the Session; the push side of `audio`,
+// `video` and `rtcp_queue` is used by the stream's network thread, the rest
+// by the tick thread.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "base/spsc_queue.h"
+#include "base/stage_timer.h"
+#include "base/thread_checker.h"
+#include "receive/audio_input.h"
+#include "mix/mixer.h"
+#include "mix/talker.h"
+#include "receive/video_input.h"
+#include "sipmix/session.h"
+
+namespace sipmix::session {
+
+struct Stream {
+  StreamConfig config;
+  int slot = -1;
+  uint32_t generation = 0;  // of the PushHandle given out for it
+  std::unique_ptr<AudioInput> audio;
+  std::unique_ptr<VideoInput> video;
+  std::unique_ptr<SpscPacketQueue> rtcp_queue;
+  ProducerChecker producer;  // debug builds: one network thread at a time
+  bool has_frame = false;  // audio: a frame this tick
+  bool muted = false;
+  int64_t last_active_ms = -1;  // audio: last tick its speaker was active
+  uint64_t join_order = 0;
+  uint32_t sender_ssrc = 0;  // for PLIs we send it
+
+  // Network thread: the packet into its input pipeline or RTCP queue.
+  void receive_rtp(std::span<const uint8_t> packet, int64_t now_us);
+  void receive_rtcp(std::span<const uint8_t> packet, int64_t now_us);
+  // Tick thread. Audio: this tick's frame into the mixer and its level to
+  // the talker detector.
+  void pull_audio(int64_t t_us, StageTimer& timer, audio::NMinus1Mixer& mixer, audio::TalkerDetector& talkers);
+  // Participants' RTCP: nothing needs it yet beyond draining.
+  void drain_rtcp();
+  // Video: the pictures due by `t_us`; a PLI (and an event) when the input
+  // asks the participant for a keyframe.
+  void decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink);
+  // Moderation: its mute state, applied to its mixer source.
+  void set_muted(bool muted_now, audio::NMinus1Mixer& mixer);
+  StreamStats stats() const;
+};
+
+// Validates what only the stream decides (its video codec) and builds its
+// input pipeline. The caller has checked the id, the payload type and found
+// the slot.
+StatusOr<std::unique_ptr<Stream>> build_stream(const StreamConfig& config, const SessionConfig& session,
+                                               int slot, uint64_t join_order);
+
+}  // namespace sipmix::session
