@@ -15,6 +15,7 @@ extern "C" {
 #include <array>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <random>
 #include <string>
@@ -24,6 +25,7 @@ extern "C" {
 #include "base/i420.h"
 #include "compose/layout.h"
 #include "simd/scale.h"
+#include "interleave.h"
 
 namespace sipmix {
 namespace {
@@ -229,6 +231,167 @@ BENCHMARK_CAPTURE(BM_Libyuv, 360p_box, 640, libyuv::kFilterBox)
     ->Name("BM_Compose3x3_360p/libyuv_box")->Unit(benchmark::kMicrosecond);
 BENCHMARK_CAPTURE(BM_Swscale, 360p, 640)->Name("BM_Compose3x3_360p/swscale_bilinear")->Unit(benchmark::kMicrosecond);
 
+// The same three compositions as objects over any 9 inputs, for the
+// interleaved comparisons below: one compose() is one 3x3 canvas.
+struct SipmixCompose {
+  video::Compositor comp;
+  std::array<video::TileInput, 9> tiles;
+  uint64_t gen = 0;
+  bool ok = false;
+
+  SipmixCompose(const Scene& sc, const std::array<I420View, 9>& in) {
+    video::CompositorConfig cfg;
+    ok = comp.configure(cfg).ok();
+    for (int k = 0; k < 9; ++k) tiles[k] = {static_cast<uint64_t>(k), sc.cells[k], in[k], 0};
+  }
+  void compose() {
+    ++gen;  // every tile has a new frame
+    for (auto& t : tiles) t.generation = gen;
+    if (!comp.compose(tiles).ok()) ok = false;
+    benchmark::ClobberMemory();
+  }
+};
+
+struct LibyuvCompose {
+  const Scene& sc;
+  std::array<I420View, 9> in;
+  libyuv::FilterMode mode;
+  I420Buffer canvas{1280, 720};
+
+  LibyuvCompose(const Scene& s, const std::array<I420View, 9>& i, libyuv::FilterMode m) : sc(s), in(i), mode(m) {
+    canvas.fill(16, 128, 128);
+  }
+  void compose() {
+    video::I420MutableView cv = canvas.mutable_view();
+    for (int k = 0; k < 9; ++k) {
+      const Rect& d = sc.dst[k];
+      libyuv::I420Scale(in[k].y, in[k].stride_y, in[k].u, in[k].stride_u, in[k].v, in[k].stride_v, in[k].width,
+                        in[k].height, cv.y + static_cast<ptrdiff_t>(d.y) * cv.stride_y + d.x, cv.stride_y,
+                        cv.u + static_cast<ptrdiff_t>(d.y / 2) * cv.stride_u + d.x / 2, cv.stride_u,
+                        cv.v + static_cast<ptrdiff_t>(d.y / 2) * cv.stride_v + d.x / 2, cv.stride_v, d.w, d.h, mode);
+    }
+    benchmark::ClobberMemory();
+  }
+};
+
+struct SwscaleCompose {
+  const Scene& sc;
+  std::array<I420View, 9> in;
+  I420Buffer canvas{1280, 720};
+  std::array<SwsContext*, 9> ctx{};
+
+  SwscaleCompose(const Scene& s, const std::array<I420View, 9>& i) : sc(s), in(i) {
+    canvas.fill(16, 128, 128);
+    for (int k = 0; k < 9; ++k)
+      ctx[k] = sws_getContext(sc.src_w, sc.src_h, AV_PIX_FMT_YUV420P, sc.dst[k].w, sc.dst[k].h, AV_PIX_FMT_YUV420P,
+                              SWS_BILINEAR, nullptr, nullptr, nullptr);
+  }
+  ~SwscaleCompose() {
+    for (SwsContext* c : ctx) sws_freeContext(c);
+  }
+  SwscaleCompose(const SwscaleCompose&) = delete;
+  SwscaleCompose& operator=(const SwscaleCompose&) = delete;
+  void compose() {
+    video::I420MutableView cv = canvas.mutable_view();
+    for (int k = 0; k < 9; ++k) {
+      const Rect& d = sc.dst[k];
+      const uint8_t* const src[3] = {in[k].y, in[k].u, in[k].v};
+      const int src_stride[3] = {in[k].stride_y, in[k].stride_u, in[k].stride_v};
+      uint8_t* const dst[3] = {cv.y + static_cast<ptrdiff_t>(d.y) * cv.stride_y + d.x,
+                               cv.u + static_cast<ptrdiff_t>(d.y / 2) * cv.stride_u + d.x / 2,
+                               cv.v + static_cast<ptrdiff_t>(d.y / 2) * cv.stride_v + d.x / 2};
+      const int dst_stride[3] = {cv.stride_y, cv.stride_u, cv.stride_v};
+      sws_scale(ctx[k], src, src_stride, 0, in[k].height, dst, dst_stride);
+    }
+    benchmark::ClobberMemory();
+  }
+};
+
+// Cold inputs: before each composition its 9 input pictures are written
+// afresh (a memcpy of each whole picture from a pristine copy, as a decoder
+// writes its output), untimed; then the composition is timed alone. The
+// writes leave the inputs where a decoder's output would be: the part
+// written last still in cache, the rest evicted to memory.
+struct ColdInputs {
+  const Scene& sc;
+  std::array<I420Buffer, 9> pics;
+
+  explicit ColdInputs(const Scene& s) : sc(s) {
+    for (int k = 0; k < 9; ++k) pics[k].reset(s.src_w, s.src_h);
+    write();
+  }
+  std::array<I420View, 9> views() const {
+    std::array<I420View, 9> v;
+    for (int k = 0; k < 9; ++k) v[k] = pics[k].view();
+    return v;
+  }
+  void write() {
+    for (int k = 0; k < 9; ++k) {
+      const I420View from = sc.inputs[k].view();
+      const video::I420MutableView to = pics[k].mutable_view();
+      const size_t ch = static_cast<size_t>((from.height + 1) / 2);
+      std::memcpy(to.y, from.y, static_cast<size_t>(from.stride_y) * static_cast<size_t>(from.height));
+      std::memcpy(to.u, from.u, static_cast<size_t>(from.stride_u) * ch);
+      std::memcpy(to.v, from.v, static_cast<size_t>(from.stride_v) * ch);
+    }
+    benchmark::ClobberMemory();
+  }
+};
+
+// BM_Compose3x3_<size>[_cold]/interleaved: sipmix (default layout),
+// libyuv bilinear, libyuv box and swscale bilinear, each composing the same
+// canvas as its separate benchmark above, alternately in one run.
+void make_compose_sides(benchmark::State& state, std::vector<bench::Side>* sides, int src_w, bool cold) {
+  const Scene& sc = scene(src_w);
+  std::shared_ptr<ColdInputs> fresh;
+  std::array<I420View, 9> in;
+  if (cold) {
+    fresh = std::make_shared<ColdInputs>(sc);
+    in = fresh->views();
+  } else {
+    for (int k = 0; k < 9; ++k) in[k] = sc.inputs[k].view();
+  }
+  auto sipmix = std::make_shared<SipmixCompose>(sc, in);
+  if (!sipmix->ok) {
+    state.SkipWithError("configure failed");
+    return;
+  }
+  auto bilinear = std::make_shared<LibyuvCompose>(sc, in, libyuv::kFilterBilinear);
+  auto box = std::make_shared<LibyuvCompose>(sc, in, libyuv::kFilterBox);
+  auto sws = std::make_shared<SwscaleCompose>(sc, in);
+  // One side from one composition: whole batches when warm, each
+  // composition timed after its inputs are written when cold.
+  auto side = [fresh](std::string name, auto obj) {
+    if (!fresh) return bench::Side::whole(std::move(name), [obj](int64_t n) {
+      for (int64_t i = 0; i < n; ++i) obj->compose();
+    });
+    return bench::Side{std::move(name), [obj, fresh](int64_t n, bench::BatchTimer& t) {
+                         for (int64_t i = 0; i < n; ++i) {
+                           fresh->write();
+                           t.start();
+                           obj->compose();
+                           t.stop();
+                         }
+                       }};
+  };
+  sides->push_back(side("sipmix", sipmix));
+  sides->push_back(side("libyuv_bilinear", bilinear));
+  sides->push_back(side("libyuv_box", box));
+  sides->push_back(side("swscale_bilinear", sws));
+}
+
+const bool kComposeInterleaved = [] {
+  for (int w : {1280, 640})
+    for (bool cold : {false, true}) {
+      const std::string name = std::string("BM_Compose3x3_") + (w == 1280 ? "720p" : "360p") + (cold ? "_cold" : "") +
+                               "/interleaved";
+      bench::InterleavedBenchmark(name, [w, cold](benchmark::State& s, std::vector<bench::Side>* sides) {
+        make_compose_sides(s, sides, w, cold);
+      });
+    }
+  return true;
+}();
+
 // Sizes that make scale_plane() take each of its methods (kBox).
 struct PlaneCase {
   const char* method;
@@ -281,6 +444,55 @@ const bool kPlaneBenchmarks = [] {
     benchmark::RegisterBenchmark((base + "/sipmix").c_str(), BM_ScalePlaneSipmix, c)->Unit(benchmark::kMicrosecond);
     benchmark::RegisterBenchmark((base + "/libyuv_box").c_str(), BM_ScalePlaneLibyuv, c)->Unit(benchmark::kMicrosecond);
   }
+  return true;
+}();
+
+// BM_ScalePlane/<method>/interleaved: the two above, alternately in one run.
+void make_plane_sides(benchmark::State& state, std::vector<bench::Side>* sides, PlaneCase c) {
+  struct Planes {
+    I420Buffer in, out_sipmix, out_libyuv;
+    std::vector<uint8_t> storage;
+    simd::ScaleScratch scratch;
+    bool ok = true;
+  };
+  auto p = std::make_shared<Planes>();
+  p->in.reset(c.src_w, c.src_h);
+  p->out_sipmix.reset(c.dst_w, c.dst_h);
+  p->out_libyuv.reset(c.dst_w, c.dst_h);
+  make_input(p->in, 0);
+  p->storage.resize(simd::scale_scratch_bytes(c.src_w));
+  const std::string method =
+      simd::scale_method_name(simd::scale_plane_method(c.src_w, c.src_h, c.dst_w, c.dst_h, simd::ScaleFilter::kBox));
+  if (!p->scratch.init(p->storage.data(), p->storage.size(), c.src_w) || std::string(c.method).rfind(method, 0) != 0) {
+    state.SkipWithError("scale_plane takes another method for these sizes");
+    return;
+  }
+  sides->push_back(bench::Side::whole("sipmix", [p, c](int64_t n) {
+    const I420View s = p->in.view();
+    video::I420MutableView d = p->out_sipmix.mutable_view();
+    for (int64_t i = 0; i < n; ++i) {
+      if (!simd::scale_plane(s.y, s.stride_y, c.src_w, c.src_h, d.y, d.stride_y, c.dst_w, c.dst_h,
+                             simd::ScaleFilter::kBox, &p->scratch))
+        p->ok = false;
+      benchmark::ClobberMemory();
+    }
+  }));
+  sides->push_back(bench::Side::whole("libyuv_box", [p, c](int64_t n) {
+    const I420View s = p->in.view();
+    video::I420MutableView d = p->out_libyuv.mutable_view();
+    for (int64_t i = 0; i < n; ++i) {
+      libyuv::ScalePlane(s.y, s.stride_y, c.src_w, c.src_h, d.y, d.stride_y, c.dst_w, c.dst_h, libyuv::kFilterBox);
+      benchmark::ClobberMemory();
+    }
+  }));
+}
+
+const bool kPlaneInterleaved = [] {
+  for (const PlaneCase& c : kPlaneCases)
+    bench::InterleavedBenchmark(std::string("BM_ScalePlane/") + c.method + "/interleaved",
+                                [c](benchmark::State& s, std::vector<bench::Side>* sides) {
+                                  make_plane_sides(s, sides, c);
+                                });
   return true;
 }();
 

@@ -13,6 +13,7 @@
 #include <limits>
 #include <thread>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <random>
 #include <vector>
@@ -22,6 +23,7 @@
 #include "jitter/jitter_buffer.h"
 #include "rtp/byte_io.h"
 #include "rtp/rtp_packet.h"
+#include "interleave.h"
 
 namespace sipmix {
 namespace {
@@ -290,6 +292,127 @@ void run_two_threads(benchmark::State& state) {
   benchmark::DoNotOptimize(bytes);
   state.SetItemsProcessed(static_cast<int64_t>(count));
 }
+
+// The interleaved forms: each side keeps its buffer and its place in the
+// packet sequence from batch to batch, so a batch continues where the last
+// one stopped.
+
+// BM_JitterBufferSingleThread/interleaved: a batch is n turns of the loop in
+// run_single_thread(), CPU time.
+template <typename Buffer>
+struct SingleThreadSide {
+  Buffer b{single_thread_config()};
+  uint8_t buf[1500];
+  uint64_t loop = 0, n = 0;
+  size_t i = 0;
+  uint64_t popped = 0, bytes = 0;
+
+  void run(int64_t count) {
+    const Workload& w = workload();
+    for (int64_t k = 0; k < count; ++k) {
+      const int64_t arrival = w.make(loop * Workload::kPattern + w.order[i], buf);
+      b.insert(std::span<const uint8_t>(buf, w.tmpl.size()), arrival);
+      while (b.pop(arrival, &n, &bytes)) ++popped;
+      if (++i == w.order.size()) {
+        i = 0;
+        ++loop;
+      }
+    }
+    benchmark::DoNotOptimize(bytes);
+  }
+};
+
+// BM_JitterBuffer/interleaved: a batch is n packets handed over from a
+// producer thread to the benchmark thread, as in run_two_threads(), wall
+// time. The producer thread is started for each batch and waits for the
+// signal that starts the clock (after its own set-up), so the buffer holds no packets produced
+// before the batch began (besides the up to 200 left over from the last
+// batch, which is the steady state). Thread start and join are untimed.
+template <typename Buffer>
+struct TwoThreadSide {
+  Buffer b;
+  std::atomic<uint64_t> popped_n{0};
+  uint64_t loop = 0;  // producer's place, handed over by join
+  size_t i = 0;
+  uint64_t bytes = 0;
+
+  static JitterBufferConfig config() {
+    JitterBufferConfig c;
+    c.capacity_packets = 512;
+    return c;
+  }
+  TwoThreadSide() : b(config()) {}
+
+  void run(int64_t count, bench::BatchTimer& timer) {
+    const Workload& w = workload();
+    std::atomic<bool> ready{false}, go{false}, stop{false};
+    std::thread producer([&] {
+      constexpr size_t kBatch = 32;
+      const size_t size = w.tmpl.size();
+      std::vector<uint8_t> bufs(kBatch * size);
+      int64_t arrival[kBatch];
+      uint64_t popped_cached = popped_n.load(std::memory_order_acquire);
+      ready.store(true, std::memory_order_release);
+      while (!go.load(std::memory_order_acquire)) __builtin_ia32_pause();
+      while (!stop.load(std::memory_order_relaxed)) {
+        size_t k = 0;
+        for (; k < kBatch; ++k) {
+          const uint64_t n = loop * Workload::kPattern + w.order[i];
+          if (n > popped_cached + 200) {
+            popped_cached = popped_n.load(std::memory_order_acquire);
+            if (n > popped_cached + 200) break;
+          }
+          arrival[k] = w.make(n, &bufs[k * size]);
+          if (++i == w.order.size()) {
+            i = 0;
+            ++loop;
+          }
+        }
+        if (k == 0) std::this_thread::yield();
+        for (size_t j = 0; j < k; ++j) b.insert(std::span<const uint8_t>(&bufs[j * size], size), arrival[j]);
+      }
+    });
+    constexpr int64_t kNow = int64_t{1} << 60;
+    while (!ready.load(std::memory_order_acquire)) std::this_thread::yield();
+    timer.start();
+    go.store(true, std::memory_order_release);
+    for (int64_t k = 0; k < count; ++k) {
+      uint64_t n = 0;
+      while (!b.pop(kNow, &n, &bytes)) __builtin_ia32_pause();
+      popped_n.store(n, std::memory_order_release);
+    }
+    timer.stop();
+    stop.store(true);
+    producer.join();
+    benchmark::DoNotOptimize(bytes);
+  }
+};
+
+const bool kJitterInterleaved = [] {
+  // Longer batches: a preemption of either thread (the machine is shared)
+  // weighs less in a batch of 50 ms.
+  bench::InterleaveOptions wall;
+  wall.clock = bench::BatchClock::kWall;
+  wall.batch_s = 0.05;
+  bench::InterleavedBenchmark(
+      "BM_JitterBuffer/interleaved",
+      [](benchmark::State&, std::vector<bench::Side>* sides) {
+        auto sipmix = std::make_shared<TwoThreadSide<SipmixUnderTest>>();
+        auto mutex_map = std::make_shared<TwoThreadSide<MutexMapUnderTest>>();
+        sides->push_back({"sipmix", [sipmix](int64_t n, bench::BatchTimer& t) { sipmix->run(n, t); }});
+        sides->push_back({"mutex_map", [mutex_map](int64_t n, bench::BatchTimer& t) { mutex_map->run(n, t); }});
+      },
+      wall);
+  bench::InterleavedBenchmark("BM_JitterBufferSingleThread/interleaved",
+                              [](benchmark::State&, std::vector<bench::Side>* sides) {
+                                auto sipmix = std::make_shared<SingleThreadSide<SipmixUnderTest>>();
+                                auto mutex_map = std::make_shared<SingleThreadSide<MutexMapUnderTest>>();
+                                sides->push_back(bench::Side::whole("sipmix", [sipmix](int64_t n) { sipmix->run(n); }));
+                                sides->push_back(
+                                    bench::Side::whole("mutex_map", [mutex_map](int64_t n) { mutex_map->run(n); }));
+                              });
+  return true;
+}();
 
 BENCHMARK(run_two_threads<SipmixUnderTest>)->Name("BM_JitterBuffer/sipmix")->UseRealTime();
 BENCHMARK(run_two_threads<MutexMapUnderTest>)->Name("BM_JitterBuffer/mutex_map")->UseRealTime();

@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <numbers>
 #include <random>
 #include <string>
@@ -19,6 +20,7 @@
 #include "base/aligned_buffer.h"
 #include "simd/cpu.h"
 #include "simd/mix.h"
+#include "interleave.h"
 
 namespace sipmix {
 namespace {
@@ -126,6 +128,77 @@ void bm_kernel(benchmark::State& state, size_t n, uint32_t flags) {
 
 constexpr uint32_t kAll = simd::kCpuSse2 | simd::kCpuSsse3 | simd::kCpuSse41 | simd::kCpuAvx2;
 
+// BM_MixNMinus1/interleaved/N: the mixer with the CPU's kernels, the scalar
+// mixer and the naive mix, each doing what its own benchmark above does per
+// tick, alternately in one run.
+struct MixerSide {
+  simd::MixDsp dsp;  // outlives the mixer below
+  std::unique_ptr<audio::NMinus1Mixer> mixer;
+  std::vector<AlignedBuffer<int16_t>> src;
+  std::string error;
+
+  MixerSide(size_t n, uint32_t flags) : src(make_sources(n)) {
+    simd::mix_dsp_init(&dsp, flags);
+    audio::MixerConfig cfg;
+    cfg.max_sources = n;
+    cfg.max_outputs = n;
+    auto created = audio::NMinus1Mixer::create(cfg, &dsp);
+    if (!created.ok()) {
+      error = std::string(created.status().message());
+      return;
+    }
+    mixer = std::move(created).value();
+    for (uint32_t k = 0; k < n; ++k)
+      if (!mixer->add_source(k).ok() || !mixer->add_output(k, k).ok()) error = "configuration failed";
+  }
+  void tick() {
+    for (uint32_t k = 0; k < src.size(); ++k) (void)mixer->set_source_frame(k, src[k].data());
+    mixer->mix();
+    benchmark::DoNotOptimize(mixer->output(0).data());
+    benchmark::ClobberMemory();
+  }
+};
+
+struct NaiveSide {
+  std::vector<AlignedBuffer<int16_t>> src, out;
+  explicit NaiveSide(size_t n) : src(make_sources(n)) {
+    for (size_t k = 0; k < n; ++k) out.emplace_back(kN);
+  }
+  void tick() {
+    const size_t n = src.size();
+    for (size_t k = 0; k < n; ++k) {
+      int16_t* o = out[k].data();
+      for (size_t i = 0; i < kN; ++i) {
+        int32_t s = 0;
+        for (size_t j = 0; j < n; ++j)
+          if (j != k) s += src[j][i];
+        o[i] = static_cast<int16_t>(std::clamp(s, -32768, 32767));
+      }
+    }
+    benchmark::DoNotOptimize(out.data());
+    benchmark::ClobberMemory();
+  }
+};
+
+void make_mix_sides(benchmark::State& state, std::vector<bench::Side>* sides, size_t n) {
+  auto sipmix = std::make_shared<MixerSide>(n, simd::cpu_flags() & kAll);
+  auto scalar = std::make_shared<MixerSide>(n, 0u);
+  auto naive = std::make_shared<NaiveSide>(n);
+  if (!sipmix->error.empty() || !scalar->error.empty()) {
+    state.SkipWithError((sipmix->error + scalar->error).c_str());
+    return;
+  }
+  sides->push_back(bench::Side::whole("sipmix", [sipmix](int64_t it) {
+    for (int64_t i = 0; i < it; ++i) sipmix->tick();
+  }));
+  sides->push_back(bench::Side::whole("scalar", [scalar](int64_t it) {
+    for (int64_t i = 0; i < it; ++i) scalar->tick();
+  }));
+  sides->push_back(bench::Side::whole("naive", [naive](int64_t it) {
+    for (int64_t i = 0; i < it; ++i) naive->tick();
+  }));
+}
+
 const bool kRegistered = [] {
   for (size_t n : {9, 32, 100}) {
     const std::string ns = std::to_string(n);
@@ -138,6 +211,10 @@ const bool kRegistered = [] {
                                  [n](benchmark::State& s) { bm_kernel(s, n, simd::cpu_flags() & kAll); });
     benchmark::RegisterBenchmark(("BM_MixNMinus1Kernel/scalar/" + ns).c_str(),
                                  [n](benchmark::State& s) { bm_kernel(s, n, 0u); });
+    bench::InterleavedBenchmark("BM_MixNMinus1/interleaved/" + ns,
+                                [n](benchmark::State& s, std::vector<bench::Side>* sides) {
+                                  make_mix_sides(s, sides, n);
+                                });
   }
   return true;
 }();

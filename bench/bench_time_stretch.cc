@@ -10,10 +10,13 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <memory>
+#include <string>
 #include <numbers>
 #include <vector>
 
 #include "audio_dsp/time_stretch.h"
+#include "interleave.h"
 
 namespace sipmix {
 namespace {
@@ -115,6 +118,38 @@ void BM_TimeStretch_brute_force(benchmark::State& state) {
 // Arg: 0 = voiced (harmonic), 1 = white noise.
 BENCHMARK(BM_TimeStretch_sipmix)->Name("BM_TimeStretch/sipmix")->Arg(0)->Arg(1);
 BENCHMARK(BM_TimeStretch_brute_force)->Name("BM_TimeStretch/brute_force")->Arg(0)->Arg(1);
+
+// BM_TimeStretch/interleaved/<arg>: the two above, alternately in one run.
+const bool kInterleaved = [] {
+  for (int kind : {0, 1})
+    bench::InterleavedBenchmark(
+        "BM_TimeStretch/interleaved/" + std::to_string(kind),
+        [kind](benchmark::State&, std::vector<bench::Side>* sides) {
+          struct Work {
+            std::vector<int16_t> in, work = std::vector<int16_t>(kInput);
+            decltype(audio::TimeStretch::create()) ts = audio::TimeStretch::create();
+            BruteForce bf;
+          };
+          auto w = std::make_shared<Work>();
+          w->in = make_input(kind);
+          sides->push_back(bench::Side::whole("sipmix", [w](int64_t n) {
+            for (int64_t i = 0; i < n; ++i) {
+              std::memcpy(w->work.data(), w->in.data(), kInput * sizeof(int16_t));
+              benchmark::DoNotOptimize(w->ts->accelerate(w->work, kMaxRemove));
+              benchmark::DoNotOptimize(w->work.data());
+            }
+          }));
+          sides->push_back(bench::Side::whole("brute_force", [w](int64_t n) {
+            double corr = 0;
+            for (int64_t i = 0; i < n; ++i) {
+              std::memcpy(w->work.data(), w->in.data(), kInput * sizeof(int16_t));
+              benchmark::DoNotOptimize(w->bf.accelerate(w->work.data(), kInput, kMaxRemove, &corr));
+              benchmark::DoNotOptimize(w->work.data());
+            }
+          }));
+        });
+  return true;
+}();
 
 }  // namespace
 }  // namespace sipmix

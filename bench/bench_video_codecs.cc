@@ -16,6 +16,7 @@ extern "C" {
 
 #include "video_codec/video_decoder.h"
 #include "video_codec/video_encoder.h"
+#include "interleave.h"
 
 namespace sipmix::video {
 namespace {
@@ -151,6 +152,66 @@ void BM_DecodeFrame360pFfvp8(benchmark::State& state) {
   avcodec_free_context(&ctx);
 }
 BENCHMARK(BM_DecodeFrame360pFfvp8)->Name("BM_DecodeFrame360p/vp8_ffvp8_baseline");
+
+// BM_DecodeFrame360p/vp8/interleaved: sipmix's VP8 decoder (libvpx) and
+// ffvp8, each as above, alternately in one run; each keeps its place in
+// the stream from batch to batch.
+struct Ffvp8Side {
+  AVCodecContext* ctx = nullptr;
+  AVFrame* frame = av_frame_alloc();
+  AVPacket* pkt = av_packet_alloc();
+  bool ok = false;
+  Ffvp8Side() {
+    const AVCodec* codec = avcodec_find_decoder(AV_CODEC_ID_VP8);
+    ctx = avcodec_alloc_context3(codec);
+    ctx->thread_count = 1;
+    ok = avcodec_open2(ctx, codec, nullptr) >= 0;
+  }
+  ~Ffvp8Side() {
+    pkt->data = nullptr;
+    pkt->size = 0;
+    av_packet_free(&pkt);
+    av_frame_free(&frame);
+    avcodec_free_context(&ctx);
+  }
+  Ffvp8Side(const Ffvp8Side&) = delete;
+  Ffvp8Side& operator=(const Ffvp8Side&) = delete;
+};
+
+const bool kDecodeInterleaved = [] {
+  bench::InterleavedBenchmark(
+      "BM_DecodeFrame360p/vp8/interleaved", [](benchmark::State& state, std::vector<bench::Side>* sides) {
+        av_log_set_level(AV_LOG_QUIET);
+        auto& s = stream360(VideoCodec::kVp8);
+        auto created = VideoDecoder::create(VideoCodec::kVp8);
+        auto ff = std::make_shared<Ffvp8Side>();
+        if (!created.ok() || !ff->ok) {
+          state.SkipWithError("decoder unavailable");
+          return;
+        }
+        std::shared_ptr<VideoDecoder> dec = std::move(created).value();
+        auto bad = std::make_shared<bool>(false);
+        sides->push_back(bench::Side::whole("sipmix", [&s, dec, bad, i = size_t{0}](int64_t n) mutable {
+          for (int64_t k = 0; k < n; ++k) {
+            if (dec->decode(s[i]) != VideoDecoder::Result::kFrame) *bad = true;
+            benchmark::DoNotOptimize(dec->frame().y);
+            i = (i + 1) % s.size();
+          }
+        }));
+        sides->push_back(bench::Side::whole("ffvp8", [&s, ff, bad, i = size_t{0}](int64_t n) mutable {
+          for (int64_t k = 0; k < n; ++k) {
+            ff->pkt->data = s[i].data();
+            ff->pkt->size = static_cast<int>(s[i].size());
+            avcodec_send_packet(ff->ctx, ff->pkt);
+            if (avcodec_receive_frame(ff->ctx, ff->frame) < 0) *bad = true;
+            benchmark::DoNotOptimize(ff->frame->data[0]);
+            av_frame_unref(ff->frame);
+            i = (i + 1) % s.size();
+          }
+        }));
+      });
+  return true;
+}();
 
 }  // namespace
 }  // namespace sipmix::video
