@@ -1,0 +1,127 @@
+// CallManager: sipmixd's call layer behind the Calls seam (gateway/calls.h).
+// It owns the SIP user agent, the RTP sockets and receive threads, and the
+// session workers; a dial becomes an INVITE plus a leg in the session's
+// sipmix::Session, and what happens to the call comes back through
+// CallObserver.
+//
+// Threads: Calls methods from any thread (they post and return). Observer
+// calls come from the SIP thread (call progress, hang-up), the janitor thread
+// (media timeout, maximum duration) and session workers (mute changes).
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "gateway/calls.h"
+#include "gateway/media/rtp_transport.h"
+#include "gateway/media/session_worker.h"
+#include "gateway/sip/sdp.h"
+#include "gateway/sip/sip_agent.h"
+#include "sipmix/clock.h"
+#include "sipmix/session.h"
+
+namespace sipmix::gw {
+
+// The call layer's settings; the daemon maps its configuration onto this.
+struct CallManagerConfig {
+  SipAgentConfig sip;
+  std::string media_ip = "127.0.0.1";  // RTP sockets bind here; written in our SDP
+  int rtp_port_min = 20000;
+  int rtp_port_max = 29999;
+  int receive_threads = 1;
+  int session_workers = 2;
+  int tick_interval_ms = 5;
+  int max_calls = 500;                 // more dials get kUnavailable
+  int media_timeout_ms = 5 * 60 * 1000;       // no RTP from an active call: BYE, reason 704
+  int64_t max_duration_ms = 6LL * 3600 * 1000;  // from the answer: BYE, reason 705
+  SessionConfig session;
+  // The leg's audio/video toward the session (kToSession) and feedback to
+  // participants' streams (kToStream); the Janus side connects here.
+  MediaHook media_hook;
+  // Every session event (mute changes, digits, keyframe requests, ...),
+  // after the call manager has handled it.
+  EventHook event_hook;
+};
+
+// Per-call media counters, for /metrics and tests.
+struct CallMediaStats {
+  uint64_t rtp_received = 0;   // packets admitted (RTP and RTCP)
+  uint64_t strangers = 0;      // packets from other addresses, dropped
+  uint64_t sent = 0;           // packets sent to the endpoint
+  bool latched = false;
+  std::string negotiated_codec;  // "pcmu", "opus", ...
+  bool secure = false;
+};
+
+class CallManager final : public Calls, private SipListener {
+ public:
+  static StatusOr<std::unique_ptr<CallManager>> create(const CallManagerConfig& config, CallObserver* observer);
+  ~CallManager() override;  // ends every call (BYE/CANCEL) and stops its threads
+
+  Status dial(const CallIds& ids, const DialRequest& request) override;
+  Status hang_up(const std::string& session_id, const std::string& connection_id) override;
+  Status force_mute(const std::string& session_id, const std::string& connection_id, bool muted) override;
+  Status play_dtmf(const std::string& session_id, const std::string& connection_id,
+                   const std::string& digits) override;
+  std::optional<CallInfo> find(const std::string& session_id, const std::string& connection_id) const override;
+  std::vector<CallInfo> calls_in_session(const std::string& session_id) const override;
+  void drain() override;
+
+  // The session's engine stats, fetched on its worker (waits at most timeout_ms).
+  std::optional<SessionStats> session_stats(const std::string& session_id, int timeout_ms = 2000);
+  std::optional<CallMediaStats> media_stats(const std::string& connection_id) const;
+  size_t call_count() const;
+  int sip_port() const { return sip_->bound_port(); }
+
+ private:
+  struct Call;
+  struct SessionRef {
+    std::shared_ptr<SessionHost> host;
+    SessionWorker* worker = nullptr;
+    int calls = 0;
+  };
+
+  CallManager(const CallManagerConfig& config, CallObserver* observer);
+
+  // SipListener (SIP thread).
+  void on_sip_ringing(const std::string& call_id) override;
+  void on_sip_answered(const std::string& call_id, const std::string& sdp_answer) override;
+  void on_sip_ended(const std::string& call_id, int code, const std::string& reason) override;
+  StatusOr<std::string> on_sip_offer(const std::string& call_id, const std::string& sdp_offer) override;
+
+  void on_session_event(const std::string& session_id, const Event& event);
+  void set_state_locked(Call& call, CallState state, std::vector<CallInfo>& updates);
+  void apply_media_locked(Call& call, const Negotiated& n, bool reconfigure);
+  void janitor();
+
+  CallManagerConfig config_;
+  CallObserver* observer_;
+  RealClock clock_;
+  PortAllocator ports_;
+  // Teardown runs receiver -> worker: the receiver goes first (destructor).
+  std::vector<std::unique_ptr<SessionWorker>> workers_;
+  std::unique_ptr<RtpReceiver> receiver_;
+  std::unique_ptr<SipAgent> sip_;
+  MediaHook media_hook_;
+  EventHook event_hook_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, std::shared_ptr<Call>> calls_;           // by call id; guarded by mu_
+  std::map<std::string, std::string> call_by_connection_;         // connection id -> call id; guarded by mu_
+  std::map<std::string, SessionRef> sessions_;                    // guarded by mu_
+  size_t next_worker_ = 0;                                        // guarded by mu_
+  bool draining_ = false;                                         // guarded by mu_
+  std::condition_variable calls_gone_;
+
+  std::atomic<bool> stop_janitor_{false};
+  std::thread janitor_;
+};
+
+}  // namespace sipmix::gw
