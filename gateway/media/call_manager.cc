@@ -188,6 +188,7 @@ Status CallManager::dial(const CallIds& ids, const DialRequest& r) {
   auto transport = LegTransport::create(&ports_, r.video);
   if (!transport.ok()) return transport.status();
   call->transport = std::move(*transport);
+  receiver_->assign(*call->transport);
 
   LocalMedia& local = call->local;
   local.ip = config_.media_ip;
@@ -378,6 +379,7 @@ std::optional<CallMediaStats> CallManager::media_stats(const std::string& connec
   s.strangers = call->transport->strangers();
   s.sent = call->transport->sent();
   s.latched = call->transport->latched(LegTransport::kAudioRtp);
+  s.local_audio_port = call->transport->audio_port();
   if (call->negotiated) {
     s.negotiated_codec = to_string(call->negotiated->audio_codec);
     s.secure = call->negotiated->secure;
@@ -549,10 +551,9 @@ void CallManager::on_sip_ended(const std::string& call_id, int code, const std::
       }
     });
   };
-  if (call->attached)
-    receiver_->detach(t, finish);
-  else
-    finish();
+  // Always through the receive thread: an attach may still be on its way there.
+  t->close();
+  receiver_->detach(t, finish);
   std::lock_guard<std::mutex> lock(mu_);
   if (calls_.empty()) calls_gone_.notify_all();
 }

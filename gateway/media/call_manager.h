@@ -56,6 +56,7 @@ struct CallMediaStats {
   uint64_t strangers = 0;      // packets from other addresses, dropped
   uint64_t sent = 0;           // packets sent to the endpoint
   bool latched = false;
+  uint16_t local_audio_port = 0;  // our RTP port for the call
   std::string negotiated_codec;  // "pcmu", "opus", ...
   bool secure = false;
 };

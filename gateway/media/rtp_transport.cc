@@ -9,6 +9,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <cstdio>
 
 namespace sipmix::gw {
 
@@ -159,6 +160,7 @@ struct RtpReceiver::Thread {
   }
 
   void add(const std::shared_ptr<LegTransport>& leg) {
+    if (leg->closed()) return;  // its detach has run already
     legs[leg.get()] = leg;
     for (int k = 0; k < LegTransport::kKinds; ++k) {
       const int fd = leg->fd(static_cast<LegTransport::Kind>(k));
@@ -261,9 +263,11 @@ RtpReceiver::~RtpReceiver() {
   }
 }
 
+void RtpReceiver::assign(LegTransport& leg) {
+  leg.receiver_thread = static_cast<int>(next_.fetch_add(1) % threads_.size());
+}
+
 void RtpReceiver::attach(std::shared_ptr<LegTransport> leg) {
-  if (leg->receiver_thread < 0)
-    leg->receiver_thread = static_cast<int>(next_.fetch_add(1) % threads_.size());
   Thread* t = threads_[static_cast<size_t>(leg->receiver_thread)].get();
   t->post([t, leg] { t->add(leg); });
 }

@@ -98,7 +98,11 @@ class LegTransport {
   // Set before attach; read by the receive thread.
   Session* session = nullptr;
   PushHandle handle;
-  int receiver_thread = -1;  // set by RtpReceiver::attach
+  int receiver_thread = -1;  // set by RtpReceiver::assign before any attach/detach
+
+  // The call is over: a late attach (still on its way) is ignored.
+  void close() { closed_.store(true, std::memory_order_release); }
+  bool closed() const { return closed_.load(std::memory_order_acquire); }
 
  private:
   LegTransport() = default;
@@ -110,6 +114,7 @@ class LegTransport {
   std::array<std::atomic<uint64_t>, kKinds> dest_{};
   std::array<std::atomic<bool>, kKinds> latched_{};
   std::atomic<bool> sending_{false};
+  std::atomic<bool> closed_{false};
   std::atomic<uint64_t> received_{0}, strangers_{0}, sent_{0};
   std::atomic<int64_t> last_rx_ms_{0};
 };
@@ -121,6 +126,8 @@ class RtpReceiver {
   static StatusOr<std::unique_ptr<RtpReceiver>> create(int threads);
   ~RtpReceiver();  // stops the threads; attached legs are dropped
 
+  // Picks the thread that will serve the leg; call once, before the others.
+  void assign(LegTransport& leg);
   // Starts feeding leg->session with leg->handle (set both first).
   void attach(std::shared_ptr<LegTransport> leg);
   // Stops feeding; `done` runs on the receive thread once no packet of this
