@@ -7,12 +7,14 @@
 #include <unistd.h>
 
 #include <sofia-sip/nua.h>
+#include <sofia-sip/su_log.h>
 #include <sofia-sip/sip_header.h>
 #include <sofia-sip/sip_status.h>
 #include <sofia-sip/su_wait.h>
 #include <sofia-sip/tport_tag.h>
 
 #include <cerrno>
+#include <cstdarg>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -24,8 +26,49 @@
 
 #include "gateway/calls.h"
 
+// Exported by libsofia-sip-ua but not declared in its headers: the
+// transport layer's log, where a failed TLS certificate check is reported.
+extern "C" su_log_t tport_log[];
+
 namespace sipmix::gw {
 namespace {
+
+// The last TLS verification error sofia logged (process-wide, like its log).
+std::mutex g_tls_error_mu;
+std::string g_tls_error;          // guarded by g_tls_error_mu
+int64_t g_tls_error_at_ms = 0;    // guarded by g_tls_error_mu
+bool g_in_cert_error = false;     // guarded by g_tls_error_mu
+
+int64_t steady_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+void tport_logger(void*, const char* fmt, va_list ap) {
+  char buf[512];
+  vsnprintf(buf, sizeof buf, fmt, ap);
+  std::fputs(buf, stderr);
+  std::lock_guard<std::mutex> lock(g_tls_error_mu);
+  const std::string line(buf);
+  if (line.find("Error with certificate") != std::string::npos) {
+    g_in_cert_error = true;
+  } else if (g_in_cert_error && line.find("err ") != std::string::npos) {
+    std::string e = line.substr(line.find("err "));
+    while (!e.empty() && (e.back() == '\n' || e.back() == '\r')) e.pop_back();
+    g_tls_error = "certificate rejected (" + e + ")";
+    g_tls_error_at_ms = steady_ms();
+    g_in_cert_error = false;
+  } else if (line.find("Peer Subject Mismatch") != std::string::npos) {
+    g_tls_error = "certificate does not name the host we dialled";
+    g_tls_error_at_ms = steady_ms();
+  }
+}
+
+// The TLS error sofia logged since `since_ms`, if any.
+std::string recent_tls_error(int64_t since_ms) {
+  std::lock_guard<std::mutex> lock(g_tls_error_mu);
+  return g_tls_error_at_ms >= since_ms ? g_tls_error : std::string();
+}
 
 void log_line(const std::string& call_id, const std::string& what) {
   std::fprintf(stderr, "sipmixd sip call=%s %s\n", call_id.empty() ? "-" : call_id.c_str(), what.c_str());
@@ -65,6 +108,7 @@ struct SipAgent::Impl {
     bool answered = false;
     bool ended = false;  // reported to the listener
     bool tls = false;
+    int64_t started_ms = 0;
     std::set<std::string> answered_realms;
     su_timer_t* no_response_timer = nullptr;
     su_timer_t* ring_timer = nullptr;
@@ -153,6 +197,7 @@ struct SipAgent::Impl {
     legs[l->req.call_id] = std::move(leg);
     const OutgoingCall& r = l->req;
     l->tls = r.uri.find("transport=tls") != std::string::npos || starts_with(r.uri, "sips:");
+    l->started_ms = steady_ms();
     std::string headers;
     for (const auto& [name, value] : r.headers) {
       if (!headers.empty()) headers += "\r\n";
@@ -184,10 +229,16 @@ struct SipAgent::Impl {
     Impl* self = leg->impl;
     if (leg->got_response || leg->ended) return;
     const std::string secs = std::to_string(self->config.no_response_timeout_ms / 1000.0).substr(0, 4);
-    std::string why = leg->tls ? "no SIP response over TLS within " + secs +
-                                     " s: the TLS connection failed (certificate not trusted by the configured CA, "
-                                     "name mismatch, or endpoint unreachable)"
-                               : "no SIP response within " + secs + " s: endpoint unreachable";
+    std::string why;
+    if (leg->tls) {
+      const std::string tls_error = recent_tls_error(leg->started_ms);
+      why = "no SIP response over TLS within " + secs + " s: " +
+            (tls_error.empty() ? "the TLS connection failed (certificate not trusted by the configured CA, name "
+                                 "mismatch, or endpoint unreachable)"
+                               : "TLS " + tls_error);
+    } else {
+      why = "no SIP response within " + secs + " s: endpoint unreachable";
+    }
     self->report_end(*leg, 408, why);
     self->destroy_leg(leg);
   }
@@ -408,6 +459,8 @@ struct SipAgent::Impl {
 
   void run(std::promise<Status>& started) {
     su_init();
+    static std::once_flag redirect_once;
+    std::call_once(redirect_once, [] { su_log_redirect(tport_log, &tport_logger, nullptr); });
     root = su_root_create(this);
     if (!root) {
       started.set_value(unavailable("sip: su_root_create failed"));

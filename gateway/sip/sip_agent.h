@@ -40,7 +40,7 @@ struct SipAgentConfig {
   int min_se_s = 90;
   // No SIP response at all within this time ends the dial (a TLS handshake
   // or certificate check that failed, or an endpoint that is not there).
-  int no_response_timeout_ms = 4000;
+  int no_response_timeout_ms = 3000;
   int ring_timeout_ms = 60000;         // no final answer within this time: CANCEL, 408
 };
 

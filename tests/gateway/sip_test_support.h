@@ -76,6 +76,75 @@ class TempDir {
   std::string path_;
 };
 
+// A child process in its own process group, stopped (SIGTERM, then SIGKILL)
+// with everything it forked when this object goes away.
+class Process {
+ public:
+  Process() = default;
+  Process(const std::vector<std::string>& args, const std::string& dir, const std::string& log_path) {
+    start(args, dir, log_path);
+  }
+  ~Process() { stop(); }
+  Process(const Process&) = delete;
+  Process& operator=(const Process&) = delete;
+
+  void start(std::vector<std::string> args, const std::string& dir, const std::string& log_path) {
+    pid_ = fork();
+    if (pid_ == 0) {
+      setpgid(0, 0);
+      const int out = ::open(log_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+      dup2(out, 1);
+      dup2(out, 2);
+      for (int fd = 3; fd < 1024; ++fd) ::close(fd);  // our SIP and RTP sockets stay ours
+      if (chdir(dir.c_str()) != 0) _exit(126);
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execvp(argv[0], argv.data());
+      _exit(127);
+    }
+    setpgid(pid_, pid_);
+  }
+  // Exit status when it ended within timeout_ms; -1 otherwise.
+  int wait_exit(int timeout_ms) {
+    for (int waited = 0; waited <= timeout_ms; waited += 20) {
+      int st = 0;
+      if (waitpid(pid_, &st, WNOHANG) == pid_) {
+        exited_ = true;
+        ::kill(-pid_, SIGKILL);  // leftovers of its group
+        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    return -1;
+  }
+  void stop() {
+    if (pid_ <= 0 || exited_) return;
+    ::kill(-pid_, SIGTERM);
+    if (wait_exit(2000) < 0) {
+      ::kill(-pid_, SIGKILL);
+      int st;
+      waitpid(pid_, &st, 0);
+      exited_ = true;
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+  bool exited_ = false;
+};
+
+inline bool tcp_port_open(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  const bool ok = ::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
+  ::close(fd);
+  return ok;
+}
+
 // One sipp UAS (sip-tester), from a scenario template in tests/gateway/sipp
 // whose @NAME@ placeholders are replaced.
 class Sipp {
@@ -97,52 +166,17 @@ class Sipp {
                                      "-trace_err", "-error_file", dir_.path() + "/errors.log",
                                      "-trace_msg", "-message_file", dir_.path() + "/messages.log"};
     args.insert(args.end(), extra_args.begin(), extra_args.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      const int out = ::open((dir_.path() + "/stdout.log").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      dup2(out, 1);
-      dup2(out, 2);
-      for (int fd = 3; fd < 1024; ++fd) ::close(fd);  // our SIP and RTP sockets stay ours
-      chdir(dir_.path().c_str());
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      execvp("sipp", argv.data());
-      _exit(127);
-    }
+    process_.start(args, dir_.path(), dir_.path() + "/stdout.log");
     // Ready once its SIP port is bound.
     for (int i = 0; i < 100 && !udp_port_taken(port_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(30));
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
-  ~Sipp() {
-    if (pid_ > 0 && !exited_) {
-      ::kill(pid_, SIGTERM);
-      for (int i = 0; i < 50; ++i) {
-        int st;
-        if (waitpid(pid_, &st, WNOHANG) == pid_) return;
-        std::this_thread::sleep_for(std::chrono::milliseconds(20));
-      }
-      ::kill(pid_, SIGKILL);
-      int st;
-      waitpid(pid_, &st, 0);
-    }
   }
   int port() const { return port_; }
   std::string uri(const std::string& user = "bob") const {
     return "sip:" + user + "@127.0.0.1:" + std::to_string(port_);
   }
   // sipp's exit status: 0 when its one call passed every check; -1 on timeout.
-  int wait_exit(int timeout_ms) {
-    for (int waited = 0; waited < timeout_ms; waited += 20) {
-      int st = 0;
-      if (waitpid(pid_, &st, WNOHANG) == pid_) {
-        exited_ = true;
-        return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-      }
-      std::this_thread::sleep_for(std::chrono::milliseconds(20));
-    }
-    return -1;
-  }
+  int wait_exit(int timeout_ms) { return process_.wait_exit(timeout_ms); }
   std::string messages() const { return read_file(dir_.path() + "/messages.log"); }
   std::string errors() const { return read_file(dir_.path() + "/errors.log") + read_file(dir_.path() + "/stdout.log"); }
 
@@ -151,8 +185,7 @@ class Sipp {
   std::string scenario_path_;
   int port_ = 0;
   int media_port_ = 0;
-  pid_t pid_ = -1;
-  bool exited_ = false;
+  Process process_;
 };
 
 struct Destroyed {
