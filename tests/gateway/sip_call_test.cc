@@ -231,3 +231,23 @@ TEST_F(SipCallTest, DialRejectsHeaderInjection) {
 
 }  // namespace
 }  // namespace sipmix::gw
+
+namespace sipmix::gw {
+namespace {
+
+TEST_F(SipCallTest, SecureCallAnsweredWithoutCryptoEndsWith488AndSaysWhy) {
+  Sipp sipp("uas_savp_no_crypto.xml", {});
+  DialRequest r = request(sipp);
+  r.secure = true;
+  r.headers = {{"X-Custom-Tag", "nocrypto"}};
+  ASSERT_TRUE(manager_->dial(ids("k"), r).ok());
+  auto d = observer_.wait_destroyed("conn-k", 5000);
+  ASSERT_TRUE(d) << sipp.errors();
+  EXPECT_EQ(d->code, 488);
+  EXPECT_NE(d->reason.find("no acceptable crypto"), std::string::npos) << d->reason;
+  EXPECT_FALSE(observer_.wait_event("conn-k", "ACTIVE", 0));
+  EXPECT_EQ(sipp.wait_exit(5000), 0) << sipp.errors();  // the answered dialog was closed with BYE
+}
+
+}  // namespace
+}  // namespace sipmix::gw
