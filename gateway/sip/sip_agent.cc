@@ -332,11 +332,13 @@ struct SipAgent::Impl {
     log_line(leg.req.call_id, std::string(is_update ? "UPDATE" : "re-INVITE") +
                                   (answer.ok() ? " answered" : " refused: " + answer.status().message()));
     if (!answer.ok()) {
-      nua_respond(nh, SIP_488_NOT_ACCEPTABLE, TAG_END());
+      nua_respond(nh, SIP_488_NOT_ACCEPTABLE, NUTAG_WITH_THIS(nua), TAG_END());
       return;
     }
-    nua_respond(nh, SIP_200_OK, SIPTAG_CONTENT_TYPE_STR("application/sdp"), SIPTAG_PAYLOAD_STR(answer->c_str()),
-                TAG_END());
+    // NUTAG_WITH_THIS: answer the request being delivered (an UPDATE is not
+    // the dialog's INVITE transaction).
+    nua_respond(nh, SIP_200_OK, NUTAG_WITH_THIS(nua), SIPTAG_CONTENT_TYPE_STR("application/sdp"),
+                SIPTAG_PAYLOAD_STR(answer->c_str()), TAG_END());
   }
 
   static void on_event(nua_event_t event, int status, const char* phrase, nua_t* nua, nua_magic_t* magic,

@@ -251,3 +251,74 @@ TEST_F(SipCallTest, SecureCallAnsweredWithoutCryptoEndsWith488AndSaysWhy) {
 
 }  // namespace
 }  // namespace sipmix::gw
+
+namespace sipmix::gw {
+namespace {
+
+TEST_F(SipCallTest, UpdateToInactiveHoldsTheCallAndSendrecvResumesIt) {
+  Sipp sipp("uas_update_hold.xml", {{"PAUSE_MS", "400"}});
+  ASSERT_TRUE(manager_->dial(ids("u"), request(sipp)).ok());
+  ASSERT_TRUE(observer_.wait_event("conn-u", "ON_HOLD", 5000)) << sipp.errors();
+  ASSERT_TRUE(observer_.wait_event("conn-u", "ACTIVE", 5000, 2)) << sipp.errors();
+  ASSERT_TRUE(manager_->hang_up("session-1", "conn-u").ok());
+  ASSERT_TRUE(observer_.wait_destroyed("conn-u", 5000));
+  EXPECT_EQ(sipp.wait_exit(5000), 0) << sipp.errors();
+}
+
+TEST_F(SipCallTest, PlayDtmfSendsRfc4733EventsThatTheEchoBringsBack) {
+  Sipp sipp("uas_answer.xml", {{"SESSION", "session-1"}, {"FROM", "\\+00000000@127.0.0.1"}, {"CONNECTION", "conn-d"}},
+            {"-rtp_echo"});
+  DialRequest r = request(sipp);
+  r.headers = {{"X-Custom-Tag", "blue-42"}};
+  ASSERT_TRUE(manager_->dial(ids("d"), r).ok());
+  ASSERT_TRUE(observer_.wait_event("conn-d", "ACTIVE", 5000)) << sipp.errors();
+  EXPECT_EQ(manager_->play_dtmf("session-1", "conn-d", "12x").code(), StatusCode::kInvalidArgument);
+  EXPECT_EQ(manager_->play_dtmf("session-1", "nope", "1").code(), StatusCode::kNotFound);
+  ASSERT_TRUE(manager_->play_dtmf("session-1", "conn-d", "1#").ok());
+  std::optional<SessionStats> stats;
+  for (int i = 0; i < 100; ++i) {
+    stats = manager_->session_stats("session-1");
+    if (stats && !stats->legs.empty() && stats->legs[0].dtmf_events_received >= 2) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  }
+  ASSERT_TRUE(stats && !stats->legs.empty());
+  EXPECT_GE(stats->legs[0].dtmf_packets_sent, 6u);  // two digits, each at least 3 end packets
+  EXPECT_EQ(stats->legs[0].dtmf_events_received, 2u);  // sipp echoed both events back to the leg
+  ASSERT_TRUE(manager_->hang_up("session-1", "conn-d").ok());
+  ASSERT_TRUE(observer_.wait_destroyed("conn-d", 5000));
+  EXPECT_EQ(sipp.wait_exit(5000), 0) << sipp.errors();
+}
+
+TEST_F(SipCallTest, ForceMuteReachesOnlyLegsThatObserveIt) {
+  Sipp sipp("uas_answer.xml", {{"SESSION", "session-1"}, {"FROM", "\\+00000000@127.0.0.1"}, {"CONNECTION", "conn-o"}},
+            {"-rtp_echo"});
+  DialRequest r = request(sipp);
+  r.headers = {{"X-Custom-Tag", "blue-42"}};
+  r.observe_force_mute = true;
+  ASSERT_TRUE(manager_->dial(ids("o"), r).ok());
+  ASSERT_TRUE(observer_.wait_event("conn-o", "ACTIVE", 5000)) << sipp.errors();
+  ASSERT_TRUE(manager_->force_mute("session-1", "conn-o", true).ok());
+  ASSERT_TRUE(observer_.wait_event("conn-o", "mute_forced", 3000));
+  EXPECT_TRUE(manager_->find("session-1", "conn-o")->muted);
+  ASSERT_TRUE(manager_->force_mute("session-1", "conn-o", false).ok());
+  ASSERT_TRUE(observer_.wait_event("conn-o", "unmute_forced", 3000));
+  EXPECT_FALSE(manager_->find("session-1", "conn-o")->muted);
+  ASSERT_TRUE(manager_->hang_up("session-1", "conn-o").ok());
+  ASSERT_TRUE(observer_.wait_destroyed("conn-o", 5000));
+  EXPECT_EQ(sipp.wait_exit(5000), 0) << sipp.errors();
+
+  Sipp sipp2("uas_answer.xml", {{"SESSION", "session-1"}, {"FROM", "\\+00000000@127.0.0.1"}, {"CONNECTION", "conn-q"}});
+  DialRequest r2 = request(sipp2);
+  r2.headers = {{"X-Custom-Tag", "blue-42"}};
+  ASSERT_TRUE(manager_->dial(ids("q"), r2).ok());
+  ASSERT_TRUE(observer_.wait_event("conn-q", "ACTIVE", 5000)) << sipp2.errors();
+  ASSERT_TRUE(manager_->force_mute("session-1", "conn-q", true).ok());
+  EXPECT_FALSE(observer_.wait_event("conn-q", "mute_forced", 500));
+  EXPECT_FALSE(manager_->find("session-1", "conn-q")->muted);
+  ASSERT_TRUE(manager_->hang_up("session-1", "conn-q").ok());
+  ASSERT_TRUE(observer_.wait_destroyed("conn-q", 5000));
+  EXPECT_EQ(sipp2.wait_exit(5000), 0) << sipp2.errors();
+}
+
+}  // namespace
+}  // namespace sipmix::gw
