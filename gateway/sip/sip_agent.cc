@@ -442,19 +442,27 @@ struct SipAgent::Impl {
     }
   }
 
+  // sofia reads agent.pem and cafile.pem from one folder; when the files are
+  // configured one by one, they are copied into a private folder.
   Status build_cert_dir() {
     cert_dir = config.tls_cert_dir;
-    if (config.tls_ca_file.empty()) return {};
+    if (config.tls_ca_file.empty() && config.tls_cert_file.empty()) return {};
     char tmpl[] = "/tmp/sipmixd-tls-XXXXXX";
     if (!mkdtemp(tmpl)) return unavailable("tls: cannot create a certificate folder: " + std::string(strerror(errno)));
     tmp_cert_dir = tmpl;
-    std::error_code ec;
-    std::filesystem::copy_file(config.tls_ca_file, tmp_cert_dir + "/cafile.pem", ec);
-    if (ec) return invalid_argument("tls_ca_file: cannot read '" + config.tls_ca_file + "': " + ec.message());
-    if (!config.tls_cert_dir.empty() && std::filesystem::exists(config.tls_cert_dir + "/agent.pem")) {
-      std::filesystem::copy_file(config.tls_cert_dir + "/agent.pem", tmp_cert_dir + "/agent.pem", ec);
-      if (ec) return invalid_argument("tls_cert_dir: cannot read agent.pem: " + ec.message());
-    }
+    auto copy = [this](const std::string& from, const char* to, const char* field) -> Status {
+      std::error_code ec;
+      std::filesystem::copy_file(from, tmp_cert_dir + "/" + to, ec);
+      if (ec) return invalid_argument(std::string(field) + ": cannot read '" + from + "': " + ec.message());
+      return {};
+    };
+    const std::string dir = config.tls_cert_dir;
+    const std::string ca = !config.tls_ca_file.empty() ? config.tls_ca_file : dir + "/cafile.pem";
+    const std::string cert = !config.tls_cert_file.empty() ? config.tls_cert_file : dir + "/agent.pem";
+    if (!config.tls_ca_file.empty() || (!dir.empty() && std::filesystem::exists(ca)))
+      if (Status s = copy(ca, "cafile.pem", "tls_ca_file"); !s.ok()) return s;
+    if (!config.tls_cert_file.empty() || (!dir.empty() && std::filesystem::exists(cert)))
+      if (Status s = copy(cert, "agent.pem", "tls_cert_file"); !s.ok()) return s;
     cert_dir = tmp_cert_dir;
     return {};
   }

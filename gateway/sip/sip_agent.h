@@ -33,6 +33,7 @@ struct SipAgentConfig {
   // tls_ca_file is set, cafile.pem (the CAs that sign endpoints).
   std::string tls_cert_dir;
   std::string tls_ca_file;             // trusted CAs for outgoing TLS
+  std::string tls_cert_file;           // our key and certificate (PEM), instead of tls_cert_dir/agent.pem
   bool tls_verify = true;              // check chain and host name of endpoints
   std::string outbound_proxy;          // e.g. "sip:10.0.0.1:5060;transport=tcp"; empty: none
   std::string user_agent = "sipmixd";
