@@ -285,14 +285,13 @@ struct SipAgent::Impl {
     maybe_finish_shutdown();
   }
 
-  std::string credentials(const msg_auth_t* au) const {
+  // NUTAG_AUTH's "scheme:\"realm\":user:password" for one challenge.
+  static std::string credentials(const msg_auth_t* au, const std::string& user, const std::string& pass) {
     if (!au) return {};
     const char* realm = msg_params_find(au->au_params, "realm=");  // keeps its quotes
-    return std::string(au->au_scheme ? au->au_scheme : "Digest") + ":" + (realm ? realm : "\"\"") + ":" +
-           *leg_user + ":" + *leg_pass;
+    return std::string(au->au_scheme ? au->au_scheme : "Digest") + ":" + (realm ? realm : "\"\"") + ":" + user + ":" +
+           pass;
   }
-  const std::string* leg_user = nullptr;  // set around credentials()
-  const std::string* leg_pass = nullptr;
 
   void on_auth_challenge(Leg& leg, int status, const char* phrase, const sip_t* sip) {
     const msg_auth_t* www = sip ? sip->sip_www_authenticate : nullptr;
@@ -315,10 +314,8 @@ struct SipAgent::Impl {
       report_end(leg, status, std::string(phrase ? phrase : "") + ": authentication failed (credentials refused)");
       return;
     }
-    leg_user = &*leg.req.auth_username;
-    leg_pass = &*leg.req.auth_password;
-    const std::string c1 = credentials(www);
-    const std::string c2 = credentials(proxy);
+    const std::string c1 = credentials(www, *leg.req.auth_username, *leg.req.auth_password);
+    const std::string c2 = credentials(proxy, *leg.req.auth_username, *leg.req.auth_password);
     log_line(leg.req.call_id, "authenticating after " + std::to_string(status));
     nua_authenticate(leg.nh, TAG_IF(!c1.empty(), NUTAG_AUTH(c1.c_str())), TAG_IF(!c2.empty(), NUTAG_AUTH(c2.c_str())),
                      TAG_END());
