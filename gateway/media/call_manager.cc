@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstdio>
 #include <future>
+#include <span>
 
 namespace sipmix::gw {
 namespace {
@@ -219,24 +220,7 @@ Status CallManager::dial(const CallIds& ids, const DialRequest& r) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (draining_) return unavailable("gateway is draining: no new dials");
-    SessionRef& ref = sessions_[r.session_id];
-    if (!ref.host) {
-      ref.host = std::make_shared<SessionHost>(r.session_id, &media_hook_, &event_hook_);
-      ref.worker = workers_[next_worker_++ % workers_.size()].get();
-      auto host = ref.host;
-      SessionWorker* worker = ref.worker;
-      const SessionConfig sc = config_.session;
-      Clock* clock = &clock_;
-      worker->post([host, worker, sc, clock] {
-        auto s = Session::create(sc, clock, host.get());
-        if (!s.ok()) {
-          log_line("-", "session " + host->id() + ": " + s.status().message());
-          return;
-        }
-        host->session = std::move(*s);
-        worker->add_host(host.get());
-      });
-    }
+    SessionRef& ref = session_locked(r.session_id);
     ++ref.calls;
     call->host = ref.host;
     call->worker = ref.worker;
@@ -387,6 +371,108 @@ std::optional<CallMediaStats> CallManager::media_stats(const std::string& connec
   return s;
 }
 
+CallManager::SessionRef& CallManager::session_locked(const std::string& session_id) {
+  SessionRef& ref = sessions_[session_id];
+  if (!ref.host) {
+    ref.host = std::make_shared<SessionHost>(session_id, &media_hook_, &event_hook_);
+    ref.worker = workers_[next_worker_++ % workers_.size()].get();
+    auto host = ref.host;
+    SessionWorker* worker = ref.worker;
+    const SessionConfig sc = config_.session;
+    Clock* clock = &clock_;
+    worker->post([host, worker, sc, clock] {
+      auto s = Session::create(sc, clock, host.get());
+      if (!s.ok()) {
+        log_line("-", "session " + host->id() + ": " + s.status().message());
+        return;
+      }
+      host->session = std::move(*s);
+      worker->add_host(host.get());
+    });
+  }
+  return ref;
+}
+
+void CallManager::release_session_locked(const std::string& session_id, bool stream) {
+  auto it = sessions_.find(session_id);
+  if (it == sessions_.end()) return;
+  SessionRef& ref = it->second;
+  (stream ? ref.streams : ref.calls) -= 1;
+  if (ref.calls > 0 || ref.streams > 0) return;
+  auto host = ref.host;
+  SessionWorker* worker = ref.worker;
+  sessions_.erase(it);
+  worker->post([host, worker] {
+    worker->remove_host(host.get());
+    host->session.reset();
+  });
+}
+
+StatusOr<std::shared_ptr<SessionStream>> CallManager::add_stream(const std::string& session_id,
+                                                                 const StreamConfig& config, int timeout_ms) {
+  if (session_id.empty()) return invalid_argument("sessionId: must not be empty");
+  std::shared_ptr<SessionHost> host;
+  SessionWorker* worker = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    SessionRef& ref = session_locked(session_id);
+    ++ref.streams;
+    host = ref.host;
+    worker = ref.worker;
+  }
+  auto promise = std::make_shared<std::promise<StatusOr<PushHandle>>>();
+  auto fut = promise->get_future();
+  worker->post([host, config, promise] {
+    if (!host->session) {
+      promise->set_value(unavailable("session " + host->id() + " could not be created"));
+      return;
+    }
+    promise->set_value(host->session->add_stream(config));
+  });
+  Status failure;
+  if (fut.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready) {
+    failure = unavailable("add_stream: the session's worker did not answer within " + std::to_string(timeout_ms) +
+                          " ms");
+  } else {
+    StatusOr<PushHandle> h = fut.get();
+    if (h.ok()) {
+      auto stream = std::make_shared<SessionStream>();
+      stream->host_ = host;
+      stream->handle_ = *h;
+      stream->id_ = config.id;
+      return stream;
+    }
+    failure = h.status();
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  release_session_locked(session_id, true);
+  return failure;
+}
+
+Status CallManager::remove_stream(const std::shared_ptr<SessionStream>& stream, int timeout_ms) {
+  if (!stream) return invalid_argument("stream: must be set");
+  std::shared_ptr<SessionHost> host = stream->host_;
+  SessionWorker* worker = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sessions_.find(host->id());
+    if (it == sessions_.end() || it->second.host != host) return not_found("stream: its session is gone");
+    worker = it->second.worker;
+  }
+  auto promise = std::make_shared<std::promise<Status>>();
+  auto fut = promise->get_future();
+  const std::string id = stream->id();
+  worker->post([host, id, promise] {
+    promise->set_value(host->session ? host->session->remove_stream(id) : not_found("stream: no session"));
+  });
+  if (fut.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready)
+    return unavailable("remove_stream: the session's worker did not answer");
+  Status s = fut.get();
+  std::lock_guard<std::mutex> lock(mu_);
+  release_session_locked(host->id(), true);
+  return s;
+}
+
 // ---- SIP events (SIP thread) --------------------------------------------------
 
 void CallManager::set_state_locked(Call& call, CallState state, std::vector<CallInfo>& updates) {
@@ -527,7 +613,7 @@ void CallManager::on_sip_ended(const std::string& call_id, int code, const std::
     calls_.erase(it);
     call_by_connection_.erase(call->info.ids.connection_id);
     auto s = sessions_.find(call->info.session_id);
-    if (s != sessions_.end() && --s->second.calls == 0) {
+    if (s != sessions_.end() && --s->second.calls == 0 && s->second.streams == 0) {
       sessions_.erase(s);
       destroy_host = true;
     }

@@ -50,6 +50,22 @@ struct CallManagerConfig {
   EventHook event_hook;
 };
 
+// A participant's stream fed into a session by the WebRTC side (Janus
+// forwarders). push_rtp/push_rtcp are lock-free and allocation-free; one
+// producer thread at a time; stop pushing before remove_stream().
+class SessionStream {
+ public:
+  void push_rtp(std::span<const uint8_t> packet) { host_->session->push_rtp(handle_, packet); }
+  void push_rtcp(std::span<const uint8_t> packet) { host_->session->push_rtcp(handle_, packet); }
+  const std::string& id() const { return id_; }
+
+ private:
+  friend class CallManager;
+  std::shared_ptr<SessionHost> host_;  // keeps the session's host (not the session) alive
+  PushHandle handle_;
+  std::string id_;
+};
+
 // Per-call media counters, for /metrics and tests.
 struct CallMediaStats {
   uint64_t rtp_received = 0;   // packets admitted (RTP and RTCP)
@@ -75,6 +91,12 @@ class CallManager final : public Calls, private SipListener {
   std::vector<CallInfo> calls_in_session(const std::string& session_id) const override;
   void drain() override;
 
+  // Adds a participant's stream to a session (created if needed; it lives
+  // while it has calls or streams). Waits for the session's worker.
+  StatusOr<std::shared_ptr<SessionStream>> add_stream(const std::string& session_id, const StreamConfig& config,
+                                                      int timeout_ms = 2000);
+  Status remove_stream(const std::shared_ptr<SessionStream>& stream, int timeout_ms = 2000);
+
   // The session's engine stats, fetched on its worker (waits at most timeout_ms).
   std::optional<SessionStats> session_stats(const std::string& session_id, int timeout_ms = 2000);
   std::optional<CallMediaStats> media_stats(const std::string& connection_id) const;
@@ -87,7 +109,11 @@ class CallManager final : public Calls, private SipListener {
     std::shared_ptr<SessionHost> host;
     SessionWorker* worker = nullptr;
     int calls = 0;
+    int streams = 0;
   };
+  SessionRef& session_locked(const std::string& session_id);
+  // Drops one user of the session; the last one destroys it on its worker.
+  void release_session_locked(const std::string& session_id, bool stream);
 
   CallManager(const CallManagerConfig& config, CallObserver* observer);
 

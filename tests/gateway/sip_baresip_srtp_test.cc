@@ -1,12 +1,15 @@
 // A secure call (SDES SRTP) to a real baresip that auto-answers: media flows
 // both ways. baresip plays a 1 kHz tone; the session's stream of the leg
 // (decoded here from the Opus packets the session sends toward Janus)
-// carries that tone, so our SRTP unprotect and decoding worked; baresip's
-// recording of what it decoded from us proves the other direction.
+// carries that tone. A participant's stream in the session plays 600 Hz;
+// baresip's recording of what it decoded from us holds that tone and not
+// its own.
 #include <gtest/gtest.h>
 #include <opus/opus.h>
 
 #include <cstdio>
+#include <cstring>
+#include <atomic>
 #include <filesystem>
 #include <memory>
 #include <mutex>
@@ -41,6 +44,61 @@ void write_wav(const std::string& path, const std::vector<int16_t>& pcm, int rat
   u32(data_bytes);
   f.write(reinterpret_cast<const char*>(pcm.data()), data_bytes);
 }
+
+// The samples of a 16-bit mono WAV file (any chunk layout).
+std::vector<int16_t> read_wav(const std::string& path) {
+  const std::string bytes = testing::read_file(path);
+  std::vector<int16_t> out;
+  size_t pos = 12;
+  while (pos + 8 <= bytes.size()) {
+    uint32_t size = 0;
+    std::memcpy(&size, bytes.data() + pos + 4, 4);
+    if (bytes.compare(pos, 4, "data") == 0) {
+      const size_t n = std::min<size_t>(size, bytes.size() - pos - 8) / 2;
+      out.resize(n);
+      std::memcpy(out.data(), bytes.data() + pos + 8, n * 2);
+      return out;
+    }
+    pos += 8 + size + (size & 1);
+  }
+  return out;
+}
+
+// A participant's Opus stream in real time (20 ms packets) until stopped.
+class OpusTonePublisher {
+ public:
+  OpusTonePublisher(std::shared_ptr<SessionStream> stream, double freq_hz) : stream_(std::move(stream)) {
+    thread_ = std::thread([this, freq_hz] {
+      int err = 0;
+      OpusEncoder* enc = opus_encoder_create(48000, 1, OPUS_APPLICATION_AUDIO, &err);
+      const std::vector<int16_t> pcm = ::sipmix::testing::sine(freq_hz, -10, 48000, 48000 * 60);
+      uint8_t packet[1500] = {0x80, 111};
+      auto next = std::chrono::steady_clock::now();
+      for (uint32_t i = 0; !stop_.load() && (i + 1) * 960 <= pcm.size(); ++i) {
+        const uint16_t seq = static_cast<uint16_t>(i);
+        const uint32_t ts = i * 960;
+        packet[2] = seq >> 8, packet[3] = seq & 0xff;
+        packet[4] = ts >> 24, packet[5] = (ts >> 16) & 0xff, packet[6] = (ts >> 8) & 0xff, packet[7] = ts & 0xff;
+        packet[8] = 0x11, packet[9] = 0x22, packet[10] = 0x33, packet[11] = 0x44;
+        const int n = opus_encode(enc, pcm.data() + i * 960, 960, packet + 12, sizeof packet - 12);
+        if (n > 0) stream_->push_rtp(std::span<const uint8_t>(packet, static_cast<size_t>(12 + n)));
+        next += std::chrono::milliseconds(20);
+        std::this_thread::sleep_until(next);
+      }
+      opus_encoder_destroy(enc);
+    });
+  }
+  ~OpusTonePublisher() { stop(); }
+  void stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+
+ private:
+  std::shared_ptr<SessionStream> stream_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
 
 TEST(SipBaresipSrtpTest, SecureCallCarriesMediaBothWays) {
   TempDir dir;
@@ -81,6 +139,13 @@ TEST(SipBaresipSrtpTest, SecureCallCarriesMediaBothWays) {
   auto m = CallManager::create(c, &observer);
   ASSERT_TRUE(m.ok()) << m.status().message();
   CallManager& manager = **m;
+
+  StreamConfig alice;
+  alice.id = "alice/audio";
+  alice.participant = "alice";
+  auto alice_stream = manager.add_stream("s-srtp", alice);
+  ASSERT_TRUE(alice_stream.ok()) << alice_stream.status().message();
+  OpusTonePublisher publisher(*alice_stream, 600);
 
   DialRequest r;
   r.project_id = "p1";
@@ -131,11 +196,23 @@ TEST(SipBaresipSrtpTest, SecureCallCarriesMediaBothWays) {
   EXPECT_EQ(destroyed->code, kReasonNormal);
   baresip.stop();
 
-  // baresip decoded what we sent it (SRTP from us authenticated there).
-  uintmax_t decoded_bytes = 0;
+  publisher.stop();
+  EXPECT_TRUE(manager.remove_stream(*alice_stream).ok());
+
+  // baresip decoded what we sent it (SRTP from us authenticated there): the
+  // session's 600 Hz participant, and not baresip's own 1 kHz (N-1).
+  std::string dec_path;
   for (auto& e : std::filesystem::directory_iterator(d))
-    if (e.path().filename().string().find("-dec.wav") != std::string::npos) decoded_bytes = e.file_size();
-  EXPECT_GT(decoded_bytes, 8000u * 2) << "baresip recorded less than a second of our audio";
+    if (e.path().filename().string().find("-dec.wav") != std::string::npos) dec_path = e.path();
+  ASSERT_FALSE(dec_path.empty()) << "baresip wrote no recording";
+  const std::vector<int16_t> heard = read_wav(dec_path);
+  ASSERT_GT(heard.size(), 8000u * 2) << "baresip recorded less than two seconds of our audio";
+  const std::span<const int16_t> second(heard.data() + 4000, 8000);
+  const double session_tone = ::sipmix::testing::tone_dbfs(second, 600, 8000);
+  const double own_tone = ::sipmix::testing::tone_dbfs(second, 1000, 8000);
+  std::printf("baresip heard: 600 Hz at %.1f dBFS, its own 1 kHz at %.1f dBFS\n", session_tone, own_tone);
+  EXPECT_GT(session_tone, -30.0);
+  EXPECT_LT(own_tone, session_tone - 30.0);
 }
 
 }  // namespace
