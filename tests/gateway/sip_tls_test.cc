@@ -34,7 +34,7 @@ class SipTlsTest : public ::testing::Test {
         "openssl req -x509 -newkey rsa:2048 -nodes -keyout client-key.pem -out client.pem -days 2 "
         "-subj /CN=sipmix-gateway && "
         "mkdir -p certs && cat client-key.pem client.pem > certs/agent.pem)";
-    ASSERT_EQ(std::system((cmds + " > openssl.log 2>&1").c_str()), 0) << testing::read_file(d + "/openssl.log");
+    ASSERT_EQ(std::system((cmds + " > " + d + "/openssl.log 2>&1").c_str()), 0) << testing::read_file(d + "/openssl.log");
     std::ofstream(d + "/tls.cfg") << "[server:default]\nmethod = TLSv1.2+\ncertificate = " << d
                                   << "/cert.pem\nprivate_key = " << d
                                   << "/key.pem\n[client:default]\nverify_certificate = no\n";
