@@ -72,11 +72,11 @@ TEST(MediaTransportTest, PacketsFromAStrangerAreDroppedAndCounted) {
   ::close(fd);
   for (int i = 0; i < 100; ++i) {
     ms = m->media_stats("conn-m");
-    if (ms->strangers >= 20) break;
+    if (ms->strangers >= 20 && ms->rtp_received > before + 5) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   EXPECT_EQ(ms->strangers, 20u);
-  EXPECT_GT(ms->rtp_received, before);  // the endpoint's own media still flows
+  EXPECT_GT(ms->rtp_received, before + 5);  // the endpoint's own media still flows
   ASSERT_TRUE(m->hang_up("s-media", "conn-m").ok());
   ASSERT_TRUE(observer.wait_destroyed("conn-m", 5000));
   EXPECT_EQ(sipp.wait_exit(5000), 0) << sipp.errors();
