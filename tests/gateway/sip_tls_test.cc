@@ -61,8 +61,9 @@ class SipTlsTest : public ::testing::Test {
     ASSERT_TRUE(testing::tcp_port_open(tls_port_)) << testing::read_file(dir_.path() + "/kamailio.log");
   }
 
-  std::unique_ptr<CallManager> manager(const std::string& ca_file) {
+  std::unique_ptr<CallManager> manager(const std::string& ca_file, const std::string& proxy = "") {
     CallManagerConfig c;
+    c.sip.outbound_proxy = proxy;
     c.sip.bind_ip = "127.0.0.1";
     c.sip.port = 0;
     c.sip.enable_tls = true;
@@ -111,6 +112,24 @@ TEST_F(SipTlsTest, TheConfiguredCaLetsTheCallThroughKamailiosChallenge) {
   ASSERT_TRUE(d);
   EXPECT_EQ(d->code, kReasonNormal);
   EXPECT_EQ(sipp.wait_exit(5000), 0) << sipp.errors();  // the BYE came through the Record-Route
+}
+
+TEST_F(SipTlsTest, AnOutboundProxyCarriesTheInviteWhateverTheUri) {
+  Sipp sipp("uas_behind_proxy.xml", {});
+  start_kamailio(sipp.port());
+  // The URI names a host that answers nothing; only the proxy can reach the UAS.
+  auto m = manager(dir_.path() + "/cert.pem", "sip:127.0.0.1:" + std::to_string(tls_port_) + ";transport=tls");
+  ASSERT_TRUE(m);
+  DialRequest r = request();
+  r.uri = "sip:bob@127.0.0.1:" + std::to_string(testing::free_udp_port());
+  ASSERT_TRUE(m->dial(CallIds{"call-p", "conn-p", "stream-p"}, r).ok());
+  ASSERT_TRUE(observer_.wait_event("conn-p", "ACTIVE", 8000))
+      << sipp.errors() << testing::read_file(dir_.path() + "/kamailio.log");
+  ASSERT_TRUE(m->hang_up("s-tls", "conn-p").ok());
+  auto d = observer_.wait_destroyed("conn-p", 5000);
+  ASSERT_TRUE(d);
+  EXPECT_EQ(d->code, kReasonNormal);
+  EXPECT_EQ(sipp.wait_exit(5000), 0) << sipp.errors();
 }
 
 TEST_F(SipTlsTest, AWrongCaEndsTheDialWithinFiveSecondsWithATlsReason) {
