@@ -143,8 +143,16 @@ CallManager::~CallManager() {
   }
   stop_janitor_ = true;
   janitor_.join();
-  receiver_.reset();  // runs pending detaches, which post to the workers
-  workers_.clear();   // runs what is posted, then stops ticking
+  // Pending detaches on the receive threads post to the workers, and worker
+  // closures may still try to attach: the receiver goes first, under rx_mu_,
+  // so that a late attach finds it gone instead of freed.
+  std::unique_ptr<RtpReceiver> receiver;
+  {
+    std::lock_guard<std::mutex> lock(rx_mu_);
+    receiver = std::move(receiver_);
+  }
+  receiver.reset();  // runs pending detaches, which post to the workers
+  workers_.clear();  // runs what is posted, then stops ticking
   std::lock_guard<std::mutex> lock(mu_);
   sessions_.clear();
 }
@@ -473,6 +481,11 @@ Status CallManager::remove_stream(const std::shared_ptr<SessionStream>& stream, 
   return s;
 }
 
+void CallManager::attach_leg(const std::shared_ptr<LegTransport>& t) {
+  std::lock_guard<std::mutex> lock(rx_mu_);
+  if (receiver_) receiver_->attach(t);
+}
+
 // ---- SIP events (SIP thread) --------------------------------------------------
 
 void CallManager::set_state_locked(Call& call, CallState state, std::vector<CallInfo>& updates) {
@@ -508,10 +521,11 @@ void CallManager::apply_media_locked(Call& call, const Negotiated& n, bool recon
   auto host = call.host;
   SessionWorker* worker = call.worker;
   const LegConfig cfg = call.leg;
-  RtpReceiver* rx = receiver_.get();
+  RtpReceiver* rx = receiver_.get();  // the SIP thread runs only while the receiver lives
   SipAgent* sip = sip_.get();
-  auto add = [t, host, worker, cfg, rx, sip] {
-    worker->post([t, host, cfg, rx, sip] {
+  CallManager* self = this;
+  auto add = [t, host, worker, cfg, self, sip] {
+    worker->post([t, host, cfg, self, sip] {
       if (!host->session) return;
       (void)host->session->remove_leg(cfg.id);
       auto h = host->session->add_leg(cfg);
@@ -524,7 +538,7 @@ void CallManager::apply_media_locked(Call& call, const Negotiated& n, bool recon
       t->handle = *h;
       t->video_pt = cfg.video ? cfg.video_payload_type : -1;
       host->legs[cfg.id] = t;
-      rx->attach(t);
+      self->attach_leg(t);
     });
   };
   if (call.attached)

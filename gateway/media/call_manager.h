@@ -127,6 +127,8 @@ class CallManager final : public Calls, private SipListener {
   void set_state_locked(Call& call, CallState state, std::vector<CallInfo>& updates);
   void apply_media_locked(Call& call, const Negotiated& n, bool reconfigure);
   void janitor();
+  // Worker threads: hands a leg to the receive threads unless they are gone.
+  void attach_leg(const std::shared_ptr<LegTransport>& t);
 
   CallManagerConfig config_;
   CallObserver* observer_;
@@ -134,7 +136,8 @@ class CallManager final : public Calls, private SipListener {
   PortAllocator ports_;
   // Teardown runs receiver -> worker: the receiver goes first (destructor).
   std::vector<std::unique_ptr<SessionWorker>> workers_;
-  std::unique_ptr<RtpReceiver> receiver_;
+  std::unique_ptr<RtpReceiver> receiver_;  // reset under rx_mu_ at shutdown
+  std::mutex rx_mu_;
   std::unique_ptr<SipAgent> sip_;
   MediaHook media_hook_;
   EventHook event_hook_;

@@ -107,9 +107,10 @@ TEST_F(MediaStormTest, FiftyCallsAtOnceLeaveNoDescriptorsThreadsOrMemoryBehind) 
   EXPECT_EQ(settle([] { return count_entries("/proc/self/fd"); }, fds, 3000), fds);
   EXPECT_EQ(settle([] { return count_entries("/proc/self/task"); }, threads, 3000), threads);
   // Under a sanitizer resident memory says nothing (quarantine, shadow memory).
-  if (!kSanitized)
+  if (!kSanitized) {
     EXPECT_LT(rss_kb() - rss_after_first, 8 * 1024) << "resident memory grew by " << rss_kb() - rss_after_first
-                                                   << " kB over the second storm";
+                                                     << " kB over the second storm";
+  }
 }
 
 }  // namespace
