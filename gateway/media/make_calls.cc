@@ -1,0 +1,34 @@
+// sipmixd's call layer factory (gateway/core/make_calls.h): maps the daemon's
+// configuration onto CallManagerConfig. Built only when gateway/core is.
+#include "gateway/core/make_calls.h"
+
+#include <cstdio>
+
+#include "gateway/media/call_manager.h"
+
+namespace sipmix::gw {
+
+std::unique_ptr<Calls> make_calls(const Config& config, CallObserver* observer) {
+  CallManagerConfig c;
+  c.sip.bind_ip = config.sip.host;
+  c.sip.port = config.sip.port;
+  c.sip.enable_tls = !config.tls_cert.empty() || !config.tls_ca.empty();
+  c.sip.tls_port = config.sip.port == 0 ? 0 : config.sip.port + 1;  // "TLS on port+1"
+  c.sip.tls_ca_file = config.tls_ca;
+  c.sip.tls_cert_file = config.tls_cert;
+  c.sip.outbound_proxy = config.proxy;
+  c.media_ip = config.sip.host;
+  c.rtp_port_min = config.rtp_port_min;
+  c.rtp_port_max = config.rtp_port_max;
+  c.max_calls = config.max_calls;
+  c.media_timeout_ms = config.media_timeout_s * 1000;
+  c.max_duration_ms = static_cast<int64_t>(config.max_call_duration_s) * 1000;
+  auto m = CallManager::create(c, observer);
+  if (!m.ok()) {
+    std::fprintf(stderr, "sipmixd call layer: %s\n", m.status().message().c_str());
+    return nullptr;
+  }
+  return std::move(*m);
+}
+
+}  // namespace sipmix::gw
