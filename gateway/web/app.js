@@ -215,8 +215,9 @@ function onLocalTrack(track, on) {
 // One subscriber handle per remote publisher: the handle is the feed.
 async function addFeed(p) {
   if (p.id === state.myId) return;
-  if (state.feeds.has(p.id) && state.feeds.get(p.id).handle) { updateFeedInfo(p); return; }
+  if (state.feeds.has(p.id) && state.feeds.get(p.id).subscribing) { updateFeedInfo(p); return; }
   const feed = ensureTile(p.id, p.display || String(p.id), false);
+  feed.subscribing = true;  // a second publishers event for it must not subscribe twice
   updateFeedInfo(p);
   const handle = await attach({
     onmessage: (msg, jsep) => {
@@ -240,6 +241,7 @@ async function addFeed(p) {
       feed.tile.video.play().catch(() => {});
     },
   });
+  if (state.feeds.get(p.id) !== feed) { handle.detach(); return; }  // it left meanwhile
   feed.handle = handle;
   handle.send({ message: { request: 'join', room: state.sessionId, ptype: 'subscriber', streams: [{ feed: p.id }] } });
 }

@@ -166,6 +166,7 @@ async function main() {
     const invalid = await a.$eval('#sip-uri', (e) => e.getAttribute('aria-invalid'));
     const focused = await a.evaluate(() => document.activeElement && document.activeElement.id);
     check(invalid === 'true' && focused === 'sip-uri', 'the uri field is marked invalid and focused', { invalid, focused });
+    await a.screenshot({ path: `${OUT}/page.png`, fullPage: true });
 
     // A bad header name lands next to the headers.
     await a.type('#sip-uri', 'sip:bob@127.0.0.1');
@@ -181,13 +182,24 @@ async function main() {
     check(hr.status() === 400 && hshown === hmsg && hshown.startsWith('sip.headers'),
       "a reserved header's 400 is shown next to the headers", { status: hr.status(), hmsg, hshown });
 
-    // Screenshots: desktop and phone-sized.
-    await a.screenshot({ path: `${OUT}/page.png`, fullPage: true });
-    await a.setViewport({ width: 390, height: 844, isMobile: true, hasTouch: true });
+    // Phone-sized.
+    await a.setViewport({ width: 390, height: 844 });  // (isMobile would reload the page)
     await sleep(500);
     const overflow = await a.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     check(overflow <= 0, 'on a phone-sized screen nothing overflows sideways', overflow);
     await a.screenshot({ path: `${OUT}/page-phone.png`, fullPage: true });
+
+    // Keyboard: Tab follows the form's order; Enter on a button activates it.
+    await a.focus('#sip-uri');
+    await a.keyboard.press('Tab');
+    const afterUri = await a.evaluate(() => document.activeElement.id);
+    check(afterUri === 'sip-from', 'Tab from the URI goes to From', afterUri);
+    const rowsBefore = await a.$$eval('#headers .header-row', (r) => r.length);
+    await a.focus('#add-header');
+    await a.keyboard.press('Enter');
+    const rowsAfter = await a.$$eval('#headers .header-row', (r) => r.length);
+    const inName = await a.evaluate(() => document.activeElement.classList.contains('h-name'));
+    check(rowsAfter === rowsBefore + 1 && inName, 'Enter on "Add header" adds a row and focuses its name', { rowsBefore, rowsAfter, inName });
 
     // Every control is a labelled button or a labelled input.
     const unlabelled = await a.evaluate(() => [...document.querySelectorAll('input, button')]
