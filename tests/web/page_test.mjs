@@ -182,6 +182,22 @@ async function main() {
     check(hr.status() === 400 && hshown === hmsg && hshown.startsWith('sip.headers'),
       "a reserved header's 400 is shown next to the headers", { status: hr.status(), hmsg, hshown });
 
+    // Without a call layer (/healthz 503) a valid dial answers 503, which
+    // names no field: it shows under the Dial button.
+    const health = await fetch(BASE + 'healthz');
+    if (health.status === 503) {
+      await a.$$eval('#headers .h-remove', (bs) => bs.forEach((b) => b.click()));
+      const r503 = a.waitForResponse((r) => r.url().endsWith('/dial'));
+      await a.click('#dial-button');
+      const rr = await r503;
+      const m503 = (await rr.json()).message;
+      await sleep(200);
+      const general = await a.$eval('#dial-error', (e) => e.textContent);
+      const uriErr = await a.$eval('#err-sip-uri', (e) => e.textContent);
+      check(rr.status() === 503 && general === m503 && uriErr === '',
+        'an error naming no field shows under the Dial button', { status: rr.status(), m503, general });
+    }
+
     // Phone-sized.
     await a.setViewport({ width: 390, height: 844 });  // (isMobile would reload the page)
     await sleep(500);
