@@ -4,6 +4,7 @@
 #include <nlohmann/json.hpp>
 
 #include <charconv>
+#include <filesystem>
 #include <fstream>
 
 namespace sipmix::gw {
@@ -120,6 +121,16 @@ StatusOr<std::pair<std::string, std::string>> parse_project(std::string_view s, 
   return std::pair{std::string(s.substr(0, colon)), std::string(s.substr(colon + 1))};
 }
 
+std::string default_web_root() {
+#ifdef SIPMIX_SOURCE_WEB_ROOT
+  std::error_code ec;
+  if (std::filesystem::is_regular_file(std::filesystem::path(SIPMIX_SOURCE_WEB_ROOT) / "index.html", ec)) {
+    return SIPMIX_SOURCE_WEB_ROOT;
+  }
+#endif
+  return "";
+}
+
 Status load_config_file(const std::string& path, Config& c) {
   std::ifstream in(path);
   if (!in) return invalid_argument("--config: cannot read '" + path + "'");
@@ -129,7 +140,7 @@ Status load_config_file(const std::string& path, Config& c) {
   const std::string p = path + ": ";
   if (Status s = reject_unknown(j,
                                 {"http", "sip", "rtp_ports", "janus", "projects", "callback_url", "tls", "proxy",
-                                 "limits"},
+                                 "limits", "web"},
                                 p);
       !s.ok()) {
     return s;
@@ -178,6 +189,14 @@ Status load_config_file(const std::string& path, Config& c) {
     if (Status s = reject_unknown(jt, {"ca", "cert"}, p + "tls."); !s.ok()) return s;
     if (Status s = get_string(jt, "ca", p + "tls.ca", c.tls_ca); !s.ok()) return s;
     if (Status s = get_string(jt, "cert", p + "tls.cert", c.tls_cert); !s.ok()) return s;
+  }
+  if (j.contains("web")) {
+    const json& jw = j["web"];
+    if (!jw.is_object()) return invalid_argument(p + "web: must be an object {root, janus_url, demo_project}");
+    if (Status s = reject_unknown(jw, {"root", "janus_url", "demo_project"}, p + "web."); !s.ok()) return s;
+    if (Status s = get_string(jw, "root", p + "web.root", c.web_root); !s.ok()) return s;
+    if (Status s = get_string(jw, "janus_url", p + "web.janus_url", c.web_janus_url); !s.ok()) return s;
+    if (Status s = get_string(jw, "demo_project", p + "web.demo_project", c.web_demo_project); !s.ok()) return s;
   }
   if (j.contains("limits")) {
     const json& jl = j["limits"];
@@ -250,6 +269,14 @@ void ConfigFlags::add_to(CLI::App& app) {
   given_["--media-timeout"] = app.add_option("--media-timeout", media_timeout_s_,
                                              "Seconds without received media after which a call is hung up "
                                              "(reason 704; default 300)");
+  given_["--web-root"] = app.add_option("--web-root", web_root_,
+                                        "Directory of the web page (docs/web.md; default: the source tree's "
+                                        "gateway/web when it exists; \"\" serves no page)");
+  given_["--web-janus-url"] = app.add_option("--web-janus-url", web_janus_url_,
+                                             "Janus HTTP API URL as browsers reach it (default: --janus)");
+  given_["--web-demo-project"] = app.add_option("--web-demo-project", web_demo_project_,
+                                                "Demo mode, off by default: POST /web/token mints short-lived REST "
+                                                "JWTs of this project for pages loaded from loopback");
   given_["--drain-timeout"] = app.add_option("--drain-timeout", drain_timeout_s_,
                                              "On SIGTERM/SIGINT, seconds live calls get to end before sipmixd exits "
                                              "(default 30)");
@@ -284,6 +311,9 @@ Status ConfigFlags::apply(Config& c) const {
   if (given("--tls-ca")) c.tls_ca = tls_ca_;
   if (given("--tls-cert")) c.tls_cert = tls_cert_;
   if (given("--proxy")) c.proxy = proxy_;
+  if (given("--web-root")) c.web_root = web_root_;
+  if (given("--web-janus-url")) c.web_janus_url = web_janus_url_;
+  if (given("--web-demo-project")) c.web_demo_project = web_demo_project_;
   struct IntFlag {
     const char* name;
     long lo, hi;
@@ -320,6 +350,12 @@ Status validate_config(const Config& c) {
   }
   if (!c.proxy.empty() && c.proxy.rfind("sip:", 0) != 0 && c.proxy.rfind("sips:", 0) != 0) {
     return invalid_argument("--proxy: must be a sip: or sips: URI");
+  }
+  if (!c.web_janus_url.empty() && !valid_http_url(c.web_janus_url)) {
+    return invalid_argument("--web-janus-url: must be an http:// or https:// URL");
+  }
+  if (!c.web_demo_project.empty() && c.projects.count(c.web_demo_project) == 0) {
+    return invalid_argument("--web-demo-project: must be one of the configured projects");
   }
   for (const auto& [name, path] : {std::pair{"--tls-ca", &c.tls_ca}, std::pair{"--tls-cert", &c.tls_cert}}) {
     if (path->empty()) continue;

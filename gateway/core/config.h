@@ -25,6 +25,10 @@ struct HostPort {
   uint16_t port = 0;
 };
 
+// The source tree's gateway/web when it exists (a build run from its tree),
+// else "" (no page).
+std::string default_web_root();
+
 struct Config {
   HostPort http{"127.0.0.1", 8080};  // REST API listen address
   HostPort sip{"127.0.0.1", 5060};   // SIP listen address (UDP and TCP; TLS on port+1)
@@ -43,6 +47,10 @@ struct Config {
   int max_call_duration_s = 6 * 3600;
   int media_timeout_s = 300;  // hang up after this long without received media
   int drain_timeout_s = 30;   // on SIGTERM, how long live calls may take to end
+  // The web page (docs/web.md). Empty web_root: no page is served.
+  std::string web_root = default_web_root();
+  std::string web_janus_url;     // Janus URL as browsers reach it (empty: janus_url)
+  std::string web_demo_project;  // opt-in: POST /web/token mints short-lived JWTs of this project for loopback pages
 };
 
 // "HOST:PORT" with a port 1..65535; `field` names the flag or key in errors.
@@ -64,7 +72,7 @@ class ConfigFlags {
 
  private:
   std::string config_path_, http_, sip_, rtp_ports_, janus_, janus_secret_, callback_url_, tls_ca_, tls_cert_,
-      proxy_;
+      proxy_, web_root_, web_janus_url_, web_demo_project_;
   std::vector<std::string> projects_;
   int max_calls_ = 0, dials_per_second_ = 0, max_call_duration_s_ = 0, media_timeout_s_ = 0,
       drain_timeout_s_ = 0;

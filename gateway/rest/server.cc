@@ -9,6 +9,7 @@
 #include "gateway/core/log.h"
 #include "gateway/rest/jwt.h"
 #include "gateway/rest/validate.h"
+#include "gateway/rest/web.h"
 
 namespace sipmix::gw {
 namespace {
@@ -340,6 +341,7 @@ void RestServer::routes() {
          });
   s.Get("/healthz", [this](const httplib::Request&, httplib::Response& r) { handle_healthz(r); });
   s.Get("/metrics", [this](const httplib::Request&, httplib::Response& r) { handle_metrics(r); });
+  add_web_routes(s, config_);
 }
 
 void RestServer::handle_dial(const httplib::Request& req, httplib::Response& res,

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -567,6 +568,84 @@ TEST(Sipmixd, SigtermAndSigintDrainAndExit0) {
     Daemon d;
     EXPECT_EQ(d.terminate(sig), 0) << d.log();
   }
+}
+
+// ---- the web page's routes (docs/web.md) ----
+
+std::string make_web_root() {
+  std::string dir = "/tmp/sipmix-web-root-XXXXXX";
+  if (!mkdtemp(dir.data())) return "";
+  std::ofstream(dir + "/index.html") << "<!doctype html><title>page</title>";
+  std::ofstream(dir + "/app.js") << "'use strict';";
+  std::ofstream(dir + "/../sipmix-web-outside.js") << "secret";
+  return dir;
+}
+
+TEST(SipmixdWeb, PageFilesAreServedFromTheWebRootAndNothingOutsideIt) {
+  const std::string root = make_web_root();
+  ASSERT_FALSE(root.empty());
+  Daemon d({"--web-root", root, "--web-janus-url", "http://10.0.0.1:8088/janus"});
+  httplib::Client c = d.client();
+  auto r = c.Get("/");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->body, "<!doctype html><title>page</title>");
+  EXPECT_EQ(r->get_header_value("Content-Type").rfind("text/html", 0), 0u);
+  r = c.Get("/app/app.js");
+  ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_EQ(r->get_header_value("Content-Type").rfind("text/javascript", 0), 0u);
+  error_of(c.Get("/app/missing.js"), 404);
+  error_of(c.Get("/app/../sipmix-web-outside.js"), 404);
+  error_of(c.Get("/app/%2e%2e%2fsipmix-web-outside.js"), 404);
+  error_of(c.Get("/app/index"), 404);  // no extension: not a page file
+  r = c.Get("/web/config.json");
+  ASSERT_TRUE(r);
+  const json cfg = json::parse(r->body, nullptr, false);
+  EXPECT_EQ(cfg.value("janusUrl", ""), "http://10.0.0.1:8088/janus") << r->body;
+  EXPECT_EQ(cfg.value("demo", true), false) << r->body;
+  std::filesystem::remove_all(root);
+  std::remove("/tmp/sipmix-web-outside.js");
+}
+
+TEST(SipmixdWeb, WebTokenIsOffUnlessTheDemoModeIsOn) {
+  Daemon d;
+  httplib::Client c = d.client();
+  const std::string msg = error_of(c.Post("/web/token", {{"X-Sipmix-Web", "1"}}, "{}", "application/json"), 404);
+  EXPECT_NE(msg.find("--web-demo-project"), std::string::npos) << msg;
+}
+
+TEST(SipmixdWeb, DemoTokensAreShortLivedAndNeedTheHeaderAndAnIpHost) {
+  Daemon d({"--web-demo-project", kProject});
+  httplib::Client c = d.client();
+  error_of(c.Post("/web/token", "{}", "application/json"), 403);  // no X-Sipmix-Web
+  error_of(c.Post("/web/token", {{"X-Sipmix-Web", "1"}, {"Host", "rebound.example:80"}}, "{}", "application/json"), 403);
+  EXPECT_EQ(error_of(c.Post("/web/token", {{"X-Sipmix-Web", "1"}}, R"({"sessionId":"no spaces"})", "application/json"), 400)
+                .rfind("sessionId:", 0),
+            0u);
+  auto r = c.Post("/web/token", {{"X-Sipmix-Web", "1"}}, R"({"sessionId":"s-1","data":"name=Ann"})", "application/json");
+  ASSERT_TRUE(r);
+  ASSERT_EQ(r->status, 200) << r->body;
+  EXPECT_EQ(r->get_header_value("Cache-Control"), "no-store");
+  const json j = json::parse(r->body);
+  EXPECT_EQ(j["projectId"], kProject);
+  EXPECT_EQ(r->body.find(kSecret), std::string::npos);
+  const Projects projects{{kProject, kSecret}};
+  auto p = verify_rest_jwt(j["jwt"].get<std::string>(), projects, kProject, now_s());
+  EXPECT_TRUE(p.ok()) << p.status().message();
+  EXPECT_LE(j["expiresAt"].get<int64_t>() / 1000 - now_s(), kMaxRestJwtLifetimeS);
+  auto t = verify_client_token(j["clientToken"].get<std::string>(), kProject, kSecret, "s-1", now_s());
+  ASSERT_TRUE(t.ok()) << t.status().message();
+  EXPECT_EQ(t->connection_data, "name=Ann");
+}
+
+TEST(SipmixdWeb, DemoProjectMustBeConfigured) {
+  const RunResult r = run({"--project", "p1:x", "--web-demo-project", "p9"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("--web-demo-project"), std::string::npos) << r.err;
+  const RunResult u = run({"--project", "p1:x", "--web-janus-url", "ftp://x"});
+  EXPECT_EQ(u.exit_code, 2) << u.err;
+  EXPECT_NE(u.err.find("--web-janus-url"), std::string::npos) << u.err;
 }
 
 }  // namespace
