@@ -1,5 +1,7 @@
 #include "gateway/sip/sdp.h"
 
+#include <cassert>
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -496,7 +498,10 @@ void apply_to_leg(const Negotiated& n, LegConfig& leg) {
   }
   leg.secure = n.secure;
   if (n.secure) {
-    leg.srtp_suite = n.local_crypto.suite;
+    // Negotiation only accepts the suites we offered, so the name parses.
+    const StatusOr<SrtpSuite> suite = parse_srtp_suite(n.local_crypto.suite);
+    assert(suite.ok());
+    if (suite.ok()) leg.srtp_suite = *suite;
     leg.srtp_key_to_leg = n.local_crypto.key_params;
     leg.srtp_key_from_leg = n.remote_crypto.key_params;
   }

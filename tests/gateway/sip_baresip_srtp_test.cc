@@ -15,7 +15,7 @@
 #include <mutex>
 
 #include "gateway/media/call_manager.h"
-#include "tests/common/signal.h"
+#include "tests/support/signal.h"
 #include "tests/gateway/sip_test_support.h"
 
 namespace sipmix::gw {

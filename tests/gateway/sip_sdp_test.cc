@@ -102,7 +102,7 @@ TEST(SipSdpTest, SecureAnswerTakesTheEndpointsKeyAndOurKeyOfTheSameTag) {
   LegConfig leg;
   apply_to_leg(*n, leg);
   EXPECT_TRUE(leg.secure);
-  EXPECT_EQ(leg.srtp_suite, "AES_CM_128_HMAC_SHA1_32");
+  EXPECT_EQ(leg.srtp_suite, SrtpSuite::kAesCm128HmacSha1_32);
 }
 
 TEST(SipSdpTest, AnswersThatCannotCarryTheCallSayWhy) {

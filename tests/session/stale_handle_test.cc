@@ -7,6 +7,7 @@
 #include <thread>
 #include <vector>
 
+#include "rtp/rtp_packet.h"
 #include "session_harness.h"
 
 namespace sipmix::testing {
