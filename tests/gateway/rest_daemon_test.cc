@@ -1,6 +1,8 @@
 // The real build/gateway/sipmixd on a free 127.0.0.1 port: every REST error
 // path, the token and jwt subcommands, flags, and SIGTERM/SIGINT.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 #include <httplib.h>
 
 #include <arpa/inet.h>
@@ -105,6 +107,13 @@ class Daemon {
     std::vector<std::string> args = {"--http", "127.0.0.1:" + std::to_string(port_), "--project",
                                      std::string(kProject) + ":" + kSecret, "--project", "p2:s3cret-p2"};
     args.insert(args.end(), extra.begin(), extra.end());
+    // Its own SIP port and RTP range, so daemons of tests running in
+    // parallel (and anything on 5060) never collide.
+    if (std::find(extra.begin(), extra.end(), "--sip") == extra.end()) {
+      const int rtp_base = 20000 + (port_ % 2000) * 16;
+      args.insert(args.end(), {"--sip", "127.0.0.1:" + std::to_string(free_port()), "--rtp-ports",
+                               std::to_string(rtp_base) + "-" + std::to_string(rtp_base + 15)});
+    }
     log_ = "/tmp/sipmixd-test-" + std::to_string(getpid()) + "-" + std::to_string(port_) + ".log";
     pid_ = spawn(args, "/dev/null", log_);
     const auto end = std::chrono::steady_clock::now() + std::chrono::seconds(10);
