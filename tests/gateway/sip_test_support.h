@@ -196,7 +196,7 @@ struct Destroyed {
 class RecordingObserver : public CallObserver {
  public:
   void on_call_created(const CallInfo& c) override { record(c, "created"); }
-  void on_call_updated(const CallInfo& c) override { record(c, state_name(c.state)); }
+  void on_call_updated(const CallInfo& c) override { record(c, to_string(c.state)); }
   void on_call_destroyed(const CallInfo& c, int code, const std::string& reason) override {
     std::lock_guard<std::mutex> lock(mu_);
     destroyed_[c.ids.connection_id] = Destroyed{code, reason};
@@ -204,17 +204,6 @@ class RecordingObserver : public CallObserver {
     cv_.notify_all();
   }
   void on_mute_forced(const CallInfo& c, bool muted) override { record(c, muted ? "mute_forced" : "unmute_forced"); }
-
-  static const char* state_name(CallState s) {
-    switch (s) {
-      case CallState::kDialing: return "DIALING";
-      case CallState::kRinging: return "RINGING";
-      case CallState::kActive: return "ACTIVE";
-      case CallState::kOnHold: return "ON_HOLD";
-      case CallState::kHangup: return "HANGUP";
-    }
-    return "?";
-  }
 
   std::optional<Destroyed> wait_destroyed(const std::string& connection_id, int timeout_ms) {
     std::unique_lock<std::mutex> lock(mu_);
