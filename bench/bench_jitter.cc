@@ -238,6 +238,38 @@ void run_single_thread(benchmark::State& state) {
   state.counters["target_ms"] = st.target_delay_ms;
 }
 
+// The producer thread of the two-thread benchmarks: packets come in batches,
+// as from recvmmsg(): a batch is written, then inserted, so the buffer reads
+// packet bytes that were written well before (not bytes still in the store
+// buffer). It stays within 200 packets of the consumer (`popped_n`), and
+// keeps its place in the workload in `loop`/`i` until `stop`.
+template <typename Buffer>
+void produce_batches(Buffer& b, const Workload& w, const std::atomic<bool>& stop,
+                     const std::atomic<uint64_t>& popped_n, uint64_t& loop, size_t& i) {
+  constexpr size_t kBatch = 32;
+  const size_t size = w.tmpl.size();
+  std::vector<uint8_t> bufs(kBatch * size);
+  int64_t arrival[kBatch];
+  uint64_t popped_cached = popped_n.load(std::memory_order_acquire);  // reloaded only when the window looks full
+  while (!stop.load(std::memory_order_relaxed)) {
+    size_t k = 0;
+    for (; k < kBatch; ++k) {
+      const uint64_t n = loop * Workload::kPattern + w.order[i];
+      if (n > popped_cached + 200) {
+        popped_cached = popped_n.load(std::memory_order_acquire);
+        if (n > popped_cached + 200) break;
+      }
+      arrival[k] = w.make(n, &bufs[k * size]);
+      if (++i == w.order.size()) {
+        i = 0;
+        ++loop;
+      }
+    }
+    if (k == 0) std::this_thread::yield();
+    for (size_t j = 0; j < k; ++j) b.insert(std::span<const uint8_t>(&bufs[j * size], size), arrival[j]);
+  }
+}
+
 // Two threads, as the buffer is used: a producer thread (the network side)
 // inserts as fast as the consumer lets it (it stays within 200 packets of
 // it), and the benchmark thread (the media side) pops every packet as soon
@@ -251,33 +283,9 @@ void run_two_threads(benchmark::State& state) {
   std::atomic<bool> stop{false};
   std::atomic<uint64_t> popped_n{0};
   std::thread producer([&] {
-    // Packets come in batches, as from recvmmsg(): a batch is written, then
-    // inserted, so the buffer reads packet bytes that were written well
-    // before (not bytes still in the store buffer).
-    constexpr size_t kBatch = 32;
-    const size_t size = w.tmpl.size();
-    std::vector<uint8_t> bufs(kBatch * size);
-    int64_t arrival[kBatch];
     uint64_t loop = 0;
     size_t i = 0;
-    uint64_t popped_cached = 0;  // reloaded only when the window looks full
-    while (!stop.load(std::memory_order_relaxed)) {
-      size_t k = 0;
-      for (; k < kBatch; ++k) {
-        const uint64_t n = loop * Workload::kPattern + w.order[i];
-        if (n > popped_cached + 200) {
-          popped_cached = popped_n.load(std::memory_order_acquire);
-          if (n > popped_cached + 200) break;
-        }
-        arrival[k] = w.make(n, &bufs[k * size]);
-        if (++i == w.order.size()) {
-          i = 0;
-          ++loop;
-        }
-      }
-      if (k == 0) std::this_thread::yield();
-      for (size_t j = 0; j < k; ++j) b.insert(std::span<const uint8_t>(&bufs[j * size], size), arrival[j]);
-    }
+    produce_batches(b, w, stop, popped_n, loop, i);
   });
   constexpr int64_t kNow = int64_t{1} << 60;
   uint64_t count = 0, bytes = 0;
@@ -347,30 +355,9 @@ struct TwoThreadSide {
     const Workload& w = workload();
     std::atomic<bool> ready{false}, go{false}, stop{false};
     std::thread producer([&] {
-      constexpr size_t kBatch = 32;
-      const size_t size = w.tmpl.size();
-      std::vector<uint8_t> bufs(kBatch * size);
-      int64_t arrival[kBatch];
-      uint64_t popped_cached = popped_n.load(std::memory_order_acquire);
       ready.store(true, std::memory_order_release);
       while (!go.load(std::memory_order_acquire)) __builtin_ia32_pause();
-      while (!stop.load(std::memory_order_relaxed)) {
-        size_t k = 0;
-        for (; k < kBatch; ++k) {
-          const uint64_t n = loop * Workload::kPattern + w.order[i];
-          if (n > popped_cached + 200) {
-            popped_cached = popped_n.load(std::memory_order_acquire);
-            if (n > popped_cached + 200) break;
-          }
-          arrival[k] = w.make(n, &bufs[k * size]);
-          if (++i == w.order.size()) {
-            i = 0;
-            ++loop;
-          }
-        }
-        if (k == 0) std::this_thread::yield();
-        for (size_t j = 0; j < k; ++j) b.insert(std::span<const uint8_t>(&bufs[j * size], size), arrival[j]);
-      }
+      produce_batches(b, w, stop, popped_n, loop, i);
     });
     constexpr int64_t kNow = int64_t{1} << 60;
     while (!ready.load(std::memory_order_acquire)) std::this_thread::yield();
