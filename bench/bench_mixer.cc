@@ -47,90 +47,9 @@ std::vector<AlignedBuffer<int16_t>> make_sources(size_t n) {
   return src;
 }
 
-void bm_naive(benchmark::State& state, size_t n) {
-  auto src = make_sources(n);
-  std::vector<AlignedBuffer<int16_t>> out;
-  for (size_t k = 0; k < n; ++k) out.emplace_back(kN);
-  for (auto _ : state) {
-    for (size_t k = 0; k < n; ++k) {
-      int16_t* o = out[k].data();
-      for (size_t i = 0; i < kN; ++i) {
-        int32_t s = 0;
-        for (size_t j = 0; j < n; ++j)
-          if (j != k) s += src[j][i];
-        o[i] = static_cast<int16_t>(std::clamp(s, -32768, 32767));
-      }
-    }
-    benchmark::DoNotOptimize(out.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n * kN));
-}
-
-void bm_mixer(benchmark::State& state, size_t n, uint32_t flags) {
-  if ((simd::detected_cpu_flags() & flags) != flags) {
-    state.SkipWithError("ISA not available on this CPU");
-    return;
-  }
-  simd::MixDsp dsp;  // outlives the mixer below
-  simd::mix_dsp_init(&dsp, flags);
-  audio::MixerConfig cfg;
-  cfg.max_sources = n;
-  cfg.max_outputs = n;
-  auto created = audio::NMinus1Mixer::create(cfg, &dsp);
-  if (!created.ok()) {
-    state.SkipWithError(created.status().message().c_str());
-    return;
-  }
-  auto mixer = std::move(created).value();
-  for (uint32_t k = 0; k < n; ++k) {
-    if (!mixer->add_source(k).ok() || !mixer->add_output(k, k).ok()) {
-      state.SkipWithError("configuration failed");
-      return;
-    }
-  }
-  auto src = make_sources(n);
-  for (auto _ : state) {
-    for (uint32_t k = 0; k < n; ++k) (void)mixer->set_source_frame(k, src[k].data());
-    mixer->mix();
-    benchmark::DoNotOptimize(mixer->output(0).data());
-    benchmark::ClobberMemory();
-  }
-  state.counters["limiter_passes"] = mixer->stats().limiter_passes;
-  // Shows whether the limiter was engaged in the measured ticks.
-  int peak = 0;
-  for (int16_t s : mixer->output(0)) peak = std::max(peak, std::abs(int{s}));
-  state.counters["peak_dbfs_leg0"] = peak > 0 ? 20 * std::log10(peak / 32768.0) : -200;
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n * kN));
-}
-
-// Only the O(N) kernels: one accumulation over N sources, N x (total - own).
-void bm_kernel(benchmark::State& state, size_t n, uint32_t flags) {
-  if ((simd::detected_cpu_flags() & flags) != flags) {
-    state.SkipWithError("ISA not available on this CPU");
-    return;
-  }
-  simd::MixDsp dsp;
-  simd::mix_dsp_init(&dsp, flags);
-  auto src = make_sources(n);
-  AlignedBuffer<int32_t> total(kN);
-  std::vector<AlignedBuffer<int32_t>> legs;
-  for (size_t k = 0; k < n; ++k) legs.emplace_back(kN);
-  for (auto _ : state) {
-    std::memset(total.data(), 0, kN * sizeof(int32_t));
-    for (size_t k = 0; k < n; ++k) dsp.mix_accumulate_s16(total.data(), src[k].data(), kN);
-    for (size_t k = 0; k < n; ++k) dsp.mix_sub_s16(legs[k].data(), total.data(), src[k].data(), kN);
-    benchmark::DoNotOptimize(legs.data());
-    benchmark::ClobberMemory();
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n * kN));
-}
-
-constexpr uint32_t kAll = simd::kCpuSse2 | simd::kCpuSsse3 | simd::kCpuSse41 | simd::kCpuAvx2;
-
-// BM_MixNMinus1/interleaved/N: the mixer with the CPU's kernels, the scalar
-// mixer and the naive mix, each doing what its own benchmark above does per
-// tick, alternately in one run.
+// One tick of each mix: the engine's mixer (with the kernels `flags` allow)
+// and the naive O(N^2) scalar mix with a hard clip. The separate and the
+// interleaved benchmarks run the same ticks.
 struct MixerSide {
   simd::MixDsp dsp;  // outlives the mixer below
   std::unique_ptr<audio::NMinus1Mixer> mixer;
@@ -180,6 +99,59 @@ struct NaiveSide {
   }
 };
 
+void bm_naive(benchmark::State& state, size_t n) {
+  NaiveSide side(n);
+  for (auto _ : state) side.tick();
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n * kN));
+}
+
+void bm_mixer(benchmark::State& state, size_t n, uint32_t flags) {
+  if ((simd::detected_cpu_flags() & flags) != flags) {
+    state.SkipWithError("ISA not available on this CPU");
+    return;
+  }
+  MixerSide side(n, flags);
+  if (!side.error.empty()) {
+    state.SkipWithError(side.error.c_str());
+    return;
+  }
+  for (auto _ : state) side.tick();
+  const auto& mixer = side.mixer;
+  state.counters["limiter_passes"] = mixer->stats().limiter_passes;
+  // Shows whether the limiter was engaged in the measured ticks.
+  int peak = 0;
+  for (int16_t s : mixer->output(0)) peak = std::max(peak, std::abs(int{s}));
+  state.counters["peak_dbfs_leg0"] = peak > 0 ? 20 * std::log10(peak / 32768.0) : -200;
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n * kN));
+}
+
+// Only the O(N) kernels: one accumulation over N sources, N x (total - own).
+void bm_kernel(benchmark::State& state, size_t n, uint32_t flags) {
+  if ((simd::detected_cpu_flags() & flags) != flags) {
+    state.SkipWithError("ISA not available on this CPU");
+    return;
+  }
+  simd::MixDsp dsp;
+  simd::mix_dsp_init(&dsp, flags);
+  auto src = make_sources(n);
+  AlignedBuffer<int32_t> total(kN);
+  std::vector<AlignedBuffer<int32_t>> legs;
+  for (size_t k = 0; k < n; ++k) legs.emplace_back(kN);
+  for (auto _ : state) {
+    std::memset(total.data(), 0, kN * sizeof(int32_t));
+    for (size_t k = 0; k < n; ++k) dsp.mix_accumulate_s16(total.data(), src[k].data(), kN);
+    for (size_t k = 0; k < n; ++k) dsp.mix_sub_s16(legs[k].data(), total.data(), src[k].data(), kN);
+    benchmark::DoNotOptimize(legs.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<int64_t>(n * kN));
+}
+
+constexpr uint32_t kAll = simd::kCpuSse2 | simd::kCpuSsse3 | simd::kCpuSse41 | simd::kCpuAvx2;
+
+// BM_MixNMinus1/interleaved/N: the mixer with the CPU's kernels, the scalar
+// mixer and the naive mix, each doing one tick of its own benchmark above,
+// alternately in one run.
 void make_mix_sides(benchmark::State& state, std::vector<bench::Side>* sides, size_t n) {
   auto sipmix = std::make_shared<MixerSide>(n, simd::cpu_flags() & kAll);
   auto scalar = std::make_shared<MixerSide>(n, 0u);
