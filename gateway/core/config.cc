@@ -166,10 +166,12 @@ Status load_config_file(const std::string& path, Config& c) {
   }
   if (j.contains("janus")) {
     const json& jj = j["janus"];
-    if (!jj.is_object()) return invalid_argument(p + "janus: must be an object {url, secret}");
-    if (Status s = reject_unknown(jj, {"url", "secret"}, p + "janus."); !s.ok()) return s;
+    if (!jj.is_object()) return invalid_argument(p + "janus: must be an object {url, secret, admin_key, room_secret}");
+    if (Status s = reject_unknown(jj, {"url", "secret", "admin_key", "room_secret"}, p + "janus."); !s.ok()) return s;
     if (Status s = get_string(jj, "url", p + "janus.url", c.janus_url); !s.ok()) return s;
     if (Status s = get_string(jj, "secret", p + "janus.secret", c.janus_secret); !s.ok()) return s;
+    if (Status s = get_string(jj, "admin_key", p + "janus.admin_key", c.janus_admin_key); !s.ok()) return s;
+    if (Status s = get_string(jj, "room_secret", p + "janus.room_secret", c.janus_room_secret); !s.ok()) return s;
   }
   if (j.contains("projects")) {
     const json& jp = j["projects"];
@@ -241,9 +243,15 @@ void ConfigFlags::add_to(CLI::App& app) {
   given_["--rtp-ports"] = app.add_option("--rtp-ports", rtp_ports_,
                                          "UDP port range MIN-MAX for the calls' RTP/RTCP pairs (default 20000-29999)");
   given_["--janus"] = app.add_option("--janus", janus_,
-                                     "Janus HTTP API URL (default http://127.0.0.1:8088/janus)");
+                                     "Janus HTTP API URL, e.g. http://127.0.0.1:8088/janus: sessions are Janus "
+                                     "VideoRoom rooms (default: none; a session then lives in sipmixd only)");
   given_["--janus-secret"] = app.add_option("--janus-secret", janus_secret_,
                                             "Janus api_secret, when Janus is configured with one");
+  given_["--janus-admin-key"] = app.add_option("--janus-admin-key", janus_admin_key_,
+                                               "VideoRoom admin_key, when janus.plugin.videoroom.jcfg sets one");
+  given_["--janus-room-secret"] = app.add_option(
+      "--janus-room-secret", janus_room_secret_,
+      "Secret of the rooms sipmixd creates, so that only it can moderate them (default: none)");
   given_["--project"] = app.add_option("--project", projects_,
                                        "A project allowed to use the REST API: ID:SECRET (repeatable). REST JWTs "
                                        "and client tokens are HS256-signed with SECRET");
@@ -302,6 +310,8 @@ Status ConfigFlags::apply(Config& c) const {
   }
   if (given("--janus")) c.janus_url = janus_;
   if (given("--janus-secret")) c.janus_secret = janus_secret_;
+  if (given("--janus-admin-key")) c.janus_admin_key = janus_admin_key_;
+  if (given("--janus-room-secret")) c.janus_room_secret = janus_room_secret_;
   for (const std::string& p : projects_) {
     auto pr = parse_project(p, "--project");
     if (!pr.ok()) return pr.status();
@@ -344,7 +354,8 @@ Status validate_config(const Config& c) {
     return invalid_argument("--project: at least one project is needed (--project ID:SECRET or \"projects\" in "
                             "the config file)");
   }
-  if (!valid_http_url(c.janus_url)) return invalid_argument("--janus: must be an http:// or https:// URL");
+  if (!c.janus_url.empty() && !valid_http_url(c.janus_url))
+    return invalid_argument("--janus: must be an http:// or https:// URL");
   if (!c.callback_url.empty() && !valid_http_url(c.callback_url)) {
     return invalid_argument("--callback-url: must be an http:// or https:// URL");
   }

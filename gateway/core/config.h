@@ -34,8 +34,12 @@ struct Config {
   HostPort sip{"127.0.0.1", 5060};   // SIP listen address (UDP and TCP; TLS on port+1)
   uint16_t rtp_port_min = 20000;     // RTP/RTCP socket pairs come from [min, max]
   uint16_t rtp_port_max = 29999;
-  std::string janus_url = "http://127.0.0.1:8088/janus";  // Janus HTTP transport
-  std::string janus_secret;                               // Janus api_secret, if Janus sets one
+  // Janus HTTP transport. Empty: no Janus; a session then lives in the gateway
+  // only (its SIP legs hear and see each other).
+  std::string janus_url;
+  std::string janus_secret;       // Janus api_secret, if Janus sets one
+  std::string janus_admin_key;    // VideoRoom admin_key, if janus.plugin.videoroom.jcfg sets one
+  std::string janus_room_secret;  // secret of the rooms sipmixd creates (empty: none)
   std::map<std::string, std::string> projects;            // project id -> API secret
   std::string callback_url;  // monitoring callbacks (empty: none are sent)
   std::string tls_ca;        // CA file that SIP TLS peers (and https callbacks) are checked against
@@ -71,7 +75,7 @@ class ConfigFlags {
   Status apply(Config& config) const;
 
  private:
-  std::string config_path_, http_, sip_, rtp_ports_, janus_, janus_secret_, callback_url_, tls_ca_, tls_cert_,
+  std::string config_path_, http_, sip_, rtp_ports_, janus_, janus_secret_, janus_admin_key_, janus_room_secret_, callback_url_, tls_ca_, tls_cert_,
       proxy_, web_root_, web_janus_url_, web_demo_project_;
   std::vector<std::string> projects_;
   int max_calls_ = 0, dials_per_second_ = 0, max_call_duration_s_ = 0, media_timeout_s_ = 0,

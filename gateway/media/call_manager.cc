@@ -92,6 +92,7 @@ struct CallManager::Call {
   CallInfo info;
   DialRequest request;
   std::shared_ptr<LegTransport> transport;
+  std::shared_ptr<LegTransport> output;  // the session output's socket pair, if any (for stats)
   LocalMedia local;
   std::optional<Negotiated> negotiated;
   LegConfig leg;
@@ -372,8 +373,10 @@ std::optional<CallMediaStats> CallManager::media_stats(const std::string& connec
   s.sent = call->transport->sent();
   s.latched = call->transport->latched(LegTransport::kAudioRtp);
   s.local_audio_port = call->transport->audio_port();
+  if (call->output) s.sent_to_session = call->output->sent();
   if (call->negotiated) {
     s.negotiated_codec = to_string(call->negotiated->audio_codec);
+    if (call->negotiated->video) s.negotiated_video_codec = to_string(call->negotiated->video_codec);
     s.secure = call->negotiated->secure;
   }
   return s;
@@ -416,8 +419,9 @@ void CallManager::release_session_locked(const std::string& session_id, bool str
   });
 }
 
-StatusOr<std::shared_ptr<SessionStream>> CallManager::add_stream(const std::string& session_id,
-                                                                 const StreamConfig& config, int timeout_ms) {
+StatusOr<std::pair<std::shared_ptr<SessionHost>, PushHandle>> CallManager::add_stream_to_session(
+    const std::string& session_id, const StreamConfig& config, const std::shared_ptr<LegTransport>& transport,
+    int timeout_ms) {
   if (session_id.empty()) return invalid_argument("sessionId: must not be empty");
   std::shared_ptr<SessionHost> host;
   SessionWorker* worker = nullptr;
@@ -430,12 +434,20 @@ StatusOr<std::shared_ptr<SessionStream>> CallManager::add_stream(const std::stri
   }
   auto promise = std::make_shared<std::promise<StatusOr<PushHandle>>>();
   auto fut = promise->get_future();
-  worker->post([host, config, promise] {
+  CallManager* self = this;
+  worker->post([host, config, promise, transport, self] {
     if (!host->session) {
       promise->set_value(unavailable("session " + host->id() + " could not be created"));
       return;
     }
-    promise->set_value(host->session->add_stream(config));
+    StatusOr<PushHandle> h = host->session->add_stream(config);
+    if (h.ok() && transport) {
+      transport->session = host->session.get();
+      transport->handle = *h;
+      host->streams[config.id] = transport;
+      self->attach_leg(transport);
+    }
+    promise->set_value(std::move(h));
   });
   Status failure;
   if (fut.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready) {
@@ -443,18 +455,134 @@ StatusOr<std::shared_ptr<SessionStream>> CallManager::add_stream(const std::stri
                           " ms");
   } else {
     StatusOr<PushHandle> h = fut.get();
-    if (h.ok()) {
-      auto stream = std::make_shared<SessionStream>();
-      stream->host_ = host;
-      stream->handle_ = *h;
-      stream->id_ = config.id;
-      return stream;
-    }
+    if (h.ok()) return std::make_pair(host, *h);
     failure = h.status();
   }
   std::lock_guard<std::mutex> lock(mu_);
   release_session_locked(session_id, true);
   return failure;
+}
+
+StatusOr<std::shared_ptr<SessionStream>> CallManager::add_stream(const std::string& session_id,
+                                                                 const StreamConfig& config, int timeout_ms) {
+  auto added = add_stream_to_session(session_id, config, nullptr, timeout_ms);
+  if (!added.ok()) return added.status();
+  auto stream = std::make_shared<SessionStream>();
+  stream->host_ = added->first;
+  stream->handle_ = added->second;
+  stream->id_ = config.id;
+  return stream;
+}
+
+StatusOr<std::shared_ptr<ForwardedStream>> CallManager::add_forwarded_stream(const std::string& session_id,
+                                                                             const StreamConfig& config,
+                                                                             const std::string& source_ip,
+                                                                             int timeout_ms) {
+  const uint32_t ip = ipv4_host_order(source_ip);
+  if (ip == 0) return invalid_argument("source_ip: must be an IPv4 address");
+  auto transport = LegTransport::create(&ports_, false);
+  if (!transport.ok()) return transport.status();
+  std::shared_ptr<LegTransport> t = std::move(*transport);
+  t->set_remote(ip, 0, 0, 0, 0, 0);  // latch on the first packet from source_ip
+  t->set_sending(true);               // for its feedback
+  {
+    std::lock_guard<std::mutex> lock(rx_mu_);
+    if (!receiver_) return unavailable("call layer is shutting down");
+    receiver_->assign(*t);
+  }
+  auto added = add_stream_to_session(session_id, config, t, timeout_ms);
+  if (!added.ok()) return added.status();
+  auto stream = std::make_shared<ForwardedStream>();
+  stream->host_ = added->first;
+  stream->transport_ = t;
+  stream->id_ = config.id;
+  stream->session_id_ = session_id;
+  return stream;
+}
+
+Status CallManager::set_stream_feedback(const ForwardedStream& stream, const std::string& ip, uint16_t rtcp_port) {
+  const uint32_t a = ipv4_host_order(ip);
+  if (a == 0) return invalid_argument("ip: must be an IPv4 address");
+  stream.transport_->set_remote(a, 0, rtcp_port, 0, 0, 0);
+  return {};
+}
+
+Status CallManager::remove_forwarded_stream(const std::shared_ptr<ForwardedStream>& stream, int timeout_ms) {
+  if (!stream) return invalid_argument("stream: must be set");
+  std::shared_ptr<SessionHost> host = stream->host_;
+  std::shared_ptr<LegTransport> t = stream->transport_;
+  SessionWorker* worker = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = sessions_.find(host->id());
+    if (it == sessions_.end() || it->second.host != host) return not_found("stream: its session is gone");
+    worker = it->second.worker;
+  }
+  auto promise = std::make_shared<std::promise<Status>>();
+  auto fut = promise->get_future();
+  const std::string id = stream->id();
+  auto remove = [host, worker, id, promise] {
+    worker->post([host, id, promise] {
+      host->streams.erase(id);
+      promise->set_value(host->session ? host->session->remove_stream(id) : not_found("stream: no session"));
+    });
+  };
+  t->close();
+  {
+    std::lock_guard<std::mutex> lock(rx_mu_);
+    if (receiver_)
+      receiver_->detach(t, remove);
+    else
+      remove();
+  }
+  if (fut.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready)
+    return unavailable("remove_stream: the session's worker did not answer");
+  Status s = fut.get();
+  std::lock_guard<std::mutex> lock(mu_);
+  release_session_locked(host->id(), true);
+  return s;
+}
+
+Status CallManager::set_session_output(const std::string& connection_id, const SessionOutputConfig& output) {
+  const uint32_t ip = ipv4_host_order(output.ip);
+  if (ip == 0 || output.port == 0) return invalid_argument("session output: needs an IPv4 address and a port");
+  if (output.audio_ssrc == 0) return invalid_argument("session output: audio_ssrc must not be 0");
+  auto transport = LegTransport::create(&ports_, false);
+  if (!transport.ok()) return transport.status();
+  SessionOutput out;
+  out.transport = std::move(*transport);
+  out.destination = pack_addr(ip, output.port);
+  out.audio_ssrc = output.audio_ssrc;
+  out.audio_pt = output.audio_pt;
+  out.video_ssrc = output.video_ssrc;
+  out.video_pt = output.video_pt;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = call_by_connection_.find(connection_id);
+  if (it == call_by_connection_.end()) return not_found("connectionId: no such call");
+  auto& call = calls_.at(it->second);
+  call->output = out.transport;
+  auto host = call->host;
+  const std::string id = call->info.ids.id;
+  call->worker->post([host, id, out = std::move(out)]() mutable {
+    if (host->session) host->outputs[id] = std::move(out);
+  });
+  return {};
+}
+
+Status CallManager::end_call(const std::string& connection_id, int code, const std::string& reason) {
+  std::string call_id;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = call_by_connection_.find(connection_id);
+    if (it == call_by_connection_.end()) return not_found("connectionId: no such call");
+    auto& call = calls_.at(it->second);
+    if (call->ending) return {};
+    call->ending = true;
+    call_id = it->second;
+  }
+  log_line(call_id, "ending: " + std::to_string(code) + " " + reason);
+  sip_->hang_up(call_id, code, reason);
+  return {};
 }
 
 Status CallManager::remove_stream(const std::shared_ptr<SessionStream>& stream, int timeout_ms) {
@@ -517,6 +645,9 @@ void CallManager::apply_media_locked(Call& call, const Negotiated& n, bool recon
                               n.remote_direction != MediaDirection::kInactive);
   if (!reconfigure) return;
   apply_to_leg(n, call.leg);
+  // The sink tells the leg's video from its Opus stream by payload type.
+  if (call.leg.video && call.leg.session_opus_payload_type == call.leg.video_payload_type)
+    call.leg.session_opus_payload_type = call.leg.video_payload_type == 111 ? 110 : 111;
   auto t = call.transport;
   auto host = call.host;
   SessionWorker* worker = call.worker;
@@ -645,6 +776,7 @@ void CallManager::on_sip_ended(const std::string& call_id, int code, const std::
     worker->post([t, host, worker, id, destroy_host] {
       if (host->session) (void)host->session->remove_leg(id);
       host->legs.erase(id);
+      host->outputs.erase(id);
       if (destroy_host) {
         worker->remove_host(host.get());
         host->session.reset();

@@ -66,6 +66,35 @@ class SessionStream {
   std::string id_;
 };
 
+// A participant's stream received on a socket pair of the gateway's own (a
+// Janus rtp_forward target) and fed into a session by the receive threads:
+// the per-packet path is the same as a SIP leg's (latch on the source IP,
+// push_rtp/push_rtcp, no locks). Its PLI/FIR goes back from the RTCP socket.
+class ForwardedStream {
+ public:
+  uint16_t rtp_port() const { return transport_->audio_port(); }
+  uint16_t rtcp_port() const { return static_cast<uint16_t>(transport_->audio_port() + 1); }
+  const std::string& id() const { return id_; }
+  const std::string& session_id() const { return session_id_; }
+  uint64_t received() const { return transport_->received(); }
+
+ private:
+  friend class CallManager;
+  std::shared_ptr<SessionHost> host_;
+  std::shared_ptr<LegTransport> transport_;
+  std::string id_, session_id_;
+};
+
+// Where a leg's media into the session goes (a Janus remote publisher).
+struct SessionOutputConfig {
+  std::string ip;  // IPv4
+  uint16_t port = 0;
+  uint32_t audio_ssrc = 0;
+  uint8_t audio_pt = 111;
+  uint32_t video_ssrc = 0;  // 0: do not publish the leg's video
+  uint8_t video_pt = 96;
+};
+
 // Per-call media counters, for /metrics and tests.
 struct CallMediaStats {
   uint64_t rtp_received = 0;   // packets admitted (RTP and RTCP)
@@ -74,7 +103,9 @@ struct CallMediaStats {
   bool latched = false;
   uint16_t local_audio_port = 0;  // our RTP port for the call
   std::string negotiated_codec;  // "pcmu", "opus", ...
+  std::string negotiated_video_codec;  // "vp8", "h264", or "" without video
   bool secure = false;
+  uint64_t sent_to_session = 0;  // packets sent to the session output (remote publisher)
 };
 
 class CallManager final : public Calls, private SipListener {
@@ -97,6 +128,21 @@ class CallManager final : public Calls, private SipListener {
                                                       int timeout_ms = 2000);
   Status remove_stream(const std::shared_ptr<SessionStream>& stream, int timeout_ms = 2000);
 
+  // A stream received on a new socket pair from `source_ip` (packets from
+  // elsewhere are dropped). Waits for the session's worker.
+  StatusOr<std::shared_ptr<ForwardedStream>> add_forwarded_stream(const std::string& session_id,
+                                                                  const StreamConfig& config,
+                                                                  const std::string& source_ip, int timeout_ms = 2000);
+  // Sends the stream's keyframe requests (PLI/FIR) to ip:rtcp_port.
+  Status set_stream_feedback(const ForwardedStream& stream, const std::string& ip, uint16_t rtcp_port);
+  // Stops receiving, then removes the stream from its session.
+  Status remove_forwarded_stream(const std::shared_ptr<ForwardedStream>& stream, int timeout_ms = 2000);
+  // From now on the call's media into the session (its Opus stream, its video)
+  // goes to `output`; its socket pair comes from the RTP port range.
+  Status set_session_output(const std::string& connection_id, const SessionOutputConfig& output);
+  // Ends a call with a reason of the gateway's (BYE/CANCEL; callDestroyed `code`).
+  Status end_call(const std::string& connection_id, int code, const std::string& reason);
+
   // The session's engine stats, fetched on its worker (waits at most timeout_ms).
   std::optional<SessionStats> session_stats(const std::string& session_id, int timeout_ms = 2000);
   std::optional<CallMediaStats> media_stats(const std::string& connection_id) const;
@@ -116,6 +162,11 @@ class CallManager final : public Calls, private SipListener {
   void release_session_locked(const std::string& session_id, bool stream);
 
   CallManager(const CallManagerConfig& config, CallObserver* observer);
+  // Adds `config` to the session's engine on its worker; when `transport` is
+  // set, it becomes the stream's receive path (attached to the receiver).
+  StatusOr<std::pair<std::shared_ptr<SessionHost>, PushHandle>> add_stream_to_session(
+      const std::string& session_id, const StreamConfig& config, const std::shared_ptr<LegTransport>& transport,
+      int timeout_ms);
 
   // SipListener (SIP thread).
   void on_sip_ringing(const std::string& call_id) override;

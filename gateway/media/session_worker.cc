@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstring>
 
 namespace sipmix::gw {
 
@@ -19,6 +20,32 @@ void SessionHost::send(LegTransport& leg, LegTransport::Kind kind, std::span<con
   // A full socket buffer drops the packet, as the network would.
   if (::sendto(fd, packet.data(), packet.size(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&to), sizeof to) > 0)
     leg.count_sent();
+}
+
+// The engine emits the leg's audio as Opus with LegConfig::session_opus_payload_type
+// and passes the leg's video through with the endpoint's payload type and SSRC.
+void SessionHost::send_to_session(const std::string& leg_id, SessionOutput& out, std::span<const uint8_t> packet) {
+  uint8_t buf[1600];
+  if (packet.size() < 12 || packet.size() > sizeof buf || out.destination == 0) return;
+  const auto leg = legs.find(leg_id);
+  const int leg_video_pt = leg == legs.end() ? -1 : leg->second->video_pt;
+  const int pt = packet[1] & 0x7f;
+  const bool video = leg_video_pt >= 0 && pt == leg_video_pt;
+  if (video && out.video_ssrc == 0) return;
+  std::memcpy(buf, packet.data(), packet.size());
+  buf[1] = static_cast<uint8_t>((buf[1] & 0x80) | (video ? out.video_pt : out.audio_pt));
+  const uint32_t ssrc = video ? out.video_ssrc : out.audio_ssrc;
+  buf[8] = static_cast<uint8_t>(ssrc >> 24);
+  buf[9] = static_cast<uint8_t>(ssrc >> 16);
+  buf[10] = static_cast<uint8_t>(ssrc >> 8);
+  buf[11] = static_cast<uint8_t>(ssrc);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(packed_ip(out.destination));
+  to.sin_port = htons(packed_port(out.destination));
+  if (::sendto(out.transport->fd(LegTransport::kAudioRtp), buf, packet.size(), MSG_DONTWAIT,
+               reinterpret_cast<sockaddr*>(&to), sizeof to) > 0)
+    out.transport->count_sent();
 }
 
 void SessionHost::on_rtp(const std::string& id, Direction dir, std::span<const uint8_t> packet) {
@@ -36,6 +63,9 @@ void SessionHost::on_rtp(const std::string& id, Direction dir, std::span<const u
     }
     return;
   }
+  if (dir == Direction::kToSession) {
+    if (auto it = outputs.find(id); it != outputs.end()) return send_to_session(id, it->second, packet);
+  }
   if (*media_hook_) (*media_hook_)(id_, id, dir, false, packet);
 }
 
@@ -50,6 +80,9 @@ void SessionHost::on_rtcp(const std::string& id, Direction dir, std::span<const 
     const bool video = leg.fd(LegTransport::kVideoRtcp) >= 0 && (feedback || (ssrc && ssrc == leg.last_video_ssrc));
     send(leg, video ? LegTransport::kVideoRtcp : LegTransport::kAudioRtcp, packet);
     return;
+  }
+  if (dir == Direction::kToStream) {
+    if (auto it = streams.find(id); it != streams.end()) return send(*it->second, LegTransport::kAudioRtcp, packet);
   }
   if (*media_hook_) (*media_hook_)(id_, id, dir, true, packet);
 }

@@ -30,6 +30,19 @@ using MediaHook = std::function<void(const std::string& session_id, const std::s
                                      std::span<const uint8_t> packet)>;
 using EventHook = std::function<void(const std::string& session_id, const Event& event)>;
 
+// Where a leg's media into the session goes when the session side is a Janus
+// VideoRoom: the leg's remote publisher, which tells its streams apart by SSRC
+// and offers subscribers fixed payload types. The sink rewrites each packet's
+// payload type and SSRC and sends it from `transport`'s audio RTP socket.
+struct SessionOutput {
+  std::shared_ptr<LegTransport> transport;  // owns the sending socket pair
+  uint64_t destination = 0;                 // pack_addr() of the publisher's RTP port
+  uint32_t audio_ssrc = 0;
+  uint8_t audio_pt = 111;
+  uint32_t video_ssrc = 0;  // 0: the leg's video is not published
+  uint8_t video_pt = 96;
+};
+
 // One session and its sink; lives on one worker.
 class SessionHost final : public SessionSink {
  public:
@@ -41,6 +54,11 @@ class SessionHost final : public SessionSink {
   // Legs whose kToLeg packets go to their sockets (worker thread only).
   std::unordered_map<std::string, std::shared_ptr<LegTransport>> legs;
   int pending_legs = 0;  // legs added or about to be: the session stays while > 0
+  // Legs whose kToSession packets go to a remote publisher (worker thread only).
+  std::unordered_map<std::string, SessionOutput> outputs;
+  // Participants' streams received on gateway sockets (Janus forwarders); their
+  // kToStream RTCP (PLI/FIR) goes to the transport's RTCP destination.
+  std::unordered_map<std::string, std::shared_ptr<LegTransport>> streams;
 
   void on_rtp(const std::string& id, Direction dir, std::span<const uint8_t> packet) override;
   void on_rtcp(const std::string& id, Direction dir, std::span<const uint8_t> packet) override;
@@ -48,6 +66,7 @@ class SessionHost final : public SessionSink {
 
  private:
   void send(LegTransport& leg, LegTransport::Kind kind, std::span<const uint8_t> packet);
+  void send_to_session(const std::string& leg_id, SessionOutput& out, std::span<const uint8_t> packet);
   std::string id_;
   const MediaHook* media_hook_;
   const EventHook* event_hook_;

@@ -1,9 +1,12 @@
 // sipmixd's call layer factory (gateway/core/make_calls.h): maps the daemon's
-// configuration onto CallManagerConfig. Built only when gateway/core is.
+// configuration onto the call layer. With a Janus URL the sessions are Janus
+// VideoRoom rooms (JanusBridge); without one they live in the gateway only
+// (SIP legs of one session hear and see each other).
 #include "gateway/core/make_calls.h"
 
 #include <cstdio>
 
+#include "gateway/bridge/janus_bridge.h"
 #include "gateway/media/call_manager.h"
 
 namespace sipmix::gw {
@@ -23,12 +26,26 @@ std::unique_ptr<Calls> make_calls(const Config& config, CallObserver* observer) 
   c.max_calls = config.max_calls;
   c.media_timeout_ms = config.media_timeout_s * 1000;
   c.max_duration_ms = static_cast<int64_t>(config.max_call_duration_s) * 1000;
-  auto m = CallManager::create(c, observer);
-  if (!m.ok()) {
-    std::fprintf(stderr, "sipmixd call layer: %s\n", m.status().message().c_str());
+  if (config.janus_url.empty()) {
+    auto m = CallManager::create(c, observer);
+    if (!m.ok()) {
+      std::fprintf(stderr, "sipmixd call layer: %s\n", m.status().message().c_str());
+      return nullptr;
+    }
+    return std::move(*m);
+  }
+  JanusBridgeConfig b;
+  b.janus.url = config.janus_url;
+  b.janus.api_secret = config.janus_secret;
+  b.room.admin_key = config.janus_admin_key;
+  b.room.secret = config.janus_room_secret;
+  b.gateway_media_ip = config.sip.host;
+  auto bridge = JanusBridge::create(b, c, observer);
+  if (!bridge.ok()) {
+    std::fprintf(stderr, "sipmixd call layer: %s\n", bridge.status().message().c_str());
     return nullptr;
   }
-  return std::move(*m);
+  return std::move(*bridge);
 }
 
 }  // namespace sipmix::gw
