@@ -374,6 +374,11 @@ class BridgeJanus : public ::testing::Test {
     feeder_.reset();
     room_.reset();
     client_.reset();
+    // Sanitizer builds: what the daemon's runtime reported is this test's failure too.
+    daemon_.stop();
+    const std::string log = daemon_log();
+    for (const char* marker : {"ERROR: AddressSanitizer", "WARNING: ThreadSanitizer", "runtime error:"})
+      EXPECT_EQ(log.find(marker), std::string::npos) << log;
   }
 
   httplib::Client cli() const {
