@@ -77,8 +77,8 @@ struct JanusBridge::Room {
 // its own (short lock) and posts the work to the control thread.
 class JanusBridge::RoomObserver final : public janus::VideoRoomObserver {
  public:
-  RoomObserver(JanusBridge* bridge, std::string session_id, const janus::JanusClient* client)
-      : bridge_(bridge), session_id_(std::move(session_id)), client_(client) {}
+  RoomObserver(JanusBridge* bridge, std::string session_id, uint64_t client_generation)
+      : bridge_(bridge), session_id_(std::move(session_id)), client_generation_(client_generation) {}
 
   void on_publisher(const janus::Publisher& p) override {
     {
@@ -110,9 +110,9 @@ class JanusBridge::RoomObserver final : public janus::VideoRoomObserver {
     });
   }
   void on_janus_lost(const Status& why) override {
-    bridge_->post([b = bridge_, c = client_, why] {
+    bridge_->post([b = bridge_, g = client_generation_, why] {
       std::lock_guard<std::mutex> lock(b->mu_);
-      b->janus_lost_locked(c, why);
+      b->janus_lost_locked(g, why);
     });
   }
   std::vector<janus::Publisher> publishers() const {
@@ -125,7 +125,7 @@ class JanusBridge::RoomObserver final : public janus::VideoRoomObserver {
  private:
   JanusBridge* const bridge_;
   const std::string session_id_;
-  const janus::JanusClient* const client_;
+  const uint64_t client_generation_;
   mutable std::mutex mu_;
   std::map<std::string, janus::Publisher> publishers_;  // guarded by mu_
 };
@@ -183,15 +183,8 @@ void JanusBridge::post(std::function<void()> job) {
   {
     std::lock_guard<std::mutex> lock(jobs_mu_);
     jobs_.push_back(std::move(job));
-    ++jobs_posted_;
   }
   jobs_cv_.notify_all();
-}
-
-void JanusBridge::flush() {
-  std::unique_lock<std::mutex> lock(jobs_mu_);
-  const uint64_t target = jobs_posted_;
-  jobs_cv_.wait(lock, [&] { return jobs_done_ >= target; });
 }
 
 void JanusBridge::control_loop() {
@@ -205,32 +198,27 @@ void JanusBridge::control_loop() {
       jobs_.pop_front();
     }
     job();
-    {
-      std::lock_guard<std::mutex> lock(jobs_mu_);
-      ++jobs_done_;
-    }
-    jobs_cv_.notify_all();
   }
 }
 
 // ---- Janus side (mu_ held) -----------------------------------------------------
 
 StatusOr<janus::JanusClient*> JanusBridge::client_locked() {
-  if (client_ && client_->lost()) janus_lost_locked(client_.get(), unavailable("Janus stopped answering"));
+  if (client_ && client_->lost()) janus_lost_locked(client_generation_, unavailable("Janus stopped answering"));
   if (!client_) {
     janus::JanusClientOptions o = config_.janus;
     // Reported on Janus's event thread: handled on the control thread.
-    auto lost = std::make_shared<const janus::JanusClient*>(nullptr);
-    o.on_janus_lost = [this, lost](const Status& why) {
-      post([this, lost, why] {
+    const uint64_t generation = client_generation_ + 1;
+    o.on_janus_lost = [this, generation](const Status& why) {
+      post([this, generation, why] {
         std::lock_guard<std::mutex> lock(mu_);
-        janus_lost_locked(*lost, why);
+        janus_lost_locked(generation, why);
       });
     };
     auto c = janus::JanusClient::connect(o);
     if (!c.ok()) return unavailable("Janus at " + config_.janus.url + " is not reachable: " + c.status().message());
     client_ = std::move(*c);
-    *lost = client_.get();
+    client_generation_ = generation;
     log_line("", "connected to " + config_.janus.url);
   }
   return client_.get();
@@ -247,7 +235,7 @@ StatusOr<JanusBridge::Room*> JanusBridge::room_locked(const std::string& session
   if (!vr.ok()) return vr.status();
   room->room = std::move(*vr);
   if (Status s = room->room->create_room(); !s.ok() && janus::janus_error_code(s) != kJanusErrorRoomExists) return s;
-  room->observer = std::make_unique<RoomObserver>(this, session_id, *client);
+  room->observer = std::make_unique<RoomObserver>(this, session_id, client_generation_);
   if (Status s = room->room->listen(room->observer.get()); !s.ok()) return s;
   Room* raw = room.get();
   rooms_[session_id] = std::move(room);
@@ -369,8 +357,8 @@ void JanusBridge::sync_video_locked(const std::string& session_id, const std::st
   (void)manager_->set_session_output(connection_id, out);
 }
 
-void JanusBridge::janus_lost_locked(const janus::JanusClient* lost, const Status& why) {
-  if (!client_ || client_.get() != lost) return;  // handled already
+void JanusBridge::janus_lost_locked(uint64_t generation, const Status& why) {
+  if (!client_ || client_generation_ != generation) return;  // handled already
   ++janus_losses_;
   log_line("", "lost Janus at " + config_.janus.url + ": " + why.message());
   for (auto& [sid, room] : rooms_) {

@@ -83,8 +83,6 @@ class JanusBridge final : public Calls, private CallObserver {
 
   CallManager& call_manager() { return *manager_; }
   JanusBridgeStats stats() const;
-  // Runs every job queued on the control thread so far (tests).
-  void flush();
 
  private:
   struct Feed;
@@ -110,7 +108,8 @@ class JanusBridge final : public Calls, private CallObserver {
   void unforward_locked(Room& room, const std::string& publisher_id, bool stop_forwarders);
   void close_room_locked(const std::string& session_id);
   void sync_video_locked(const std::string& session_id, const std::string& connection_id);
-  void janus_lost_locked(const janus::JanusClient* lost, const Status& why);
+  // `generation` names the client that was lost (a later one is left alone).
+  void janus_lost_locked(uint64_t generation, const Status& why);
   bool excluded(const Room& room, const std::string& stream_id) const;
 
   const JanusBridgeConfig config_;
@@ -122,6 +121,7 @@ class JanusBridge final : public Calls, private CallObserver {
   // of Janus's event thread or of the call layer.
   mutable std::mutex mu_;
   std::unique_ptr<janus::JanusClient> client_;
+  uint64_t client_generation_ = 0;  // counts connects
   std::map<std::string, std::unique_ptr<Room>> rooms_;  // by session id
   bool closing_ = false;
   uint64_t janus_losses_ = 0, forward_failures_ = 0;
@@ -129,7 +129,6 @@ class JanusBridge final : public Calls, private CallObserver {
   std::mutex jobs_mu_;
   std::condition_variable jobs_cv_;
   std::deque<std::function<void()>> jobs_;  // guarded by jobs_mu_
-  uint64_t jobs_posted_ = 0, jobs_done_ = 0;  // guarded by jobs_mu_
   bool stop_ = false;                        // guarded by jobs_mu_
   std::thread control_;
 };
