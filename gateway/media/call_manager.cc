@@ -509,8 +509,11 @@ Status CallManager::set_stream_feedback(const ForwardedStream& stream, const std
 
 Status CallManager::remove_forwarded_stream(const std::shared_ptr<ForwardedStream>& stream, int timeout_ms) {
   if (!stream) return invalid_argument("stream: must be set");
-  std::shared_ptr<SessionHost> host = stream->host_;
-  std::shared_ptr<LegTransport> t = stream->transport_;
+  return remove_stream_from_session(stream->host_, stream->id(), stream->transport_, timeout_ms);
+}
+
+Status CallManager::remove_stream_from_session(const std::shared_ptr<SessionHost>& host, const std::string& id,
+                                               const std::shared_ptr<LegTransport>& transport, int timeout_ms) {
   SessionWorker* worker = nullptr;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -520,20 +523,22 @@ Status CallManager::remove_forwarded_stream(const std::shared_ptr<ForwardedStrea
   }
   auto promise = std::make_shared<std::promise<Status>>();
   auto fut = promise->get_future();
-  const std::string id = stream->id();
   auto remove = [host, worker, id, promise] {
     worker->post([host, id, promise] {
       host->streams.erase(id);
       promise->set_value(host->session ? host->session->remove_stream(id) : not_found("stream: no session"));
     });
   };
-  t->close();
-  {
+  if (transport) {
+    // Stop receiving first: no packet of this stream reaches the session after its removal.
+    transport->close();
     std::lock_guard<std::mutex> lock(rx_mu_);
     if (receiver_)
-      receiver_->detach(t, remove);
+      receiver_->detach(transport, remove);
     else
       remove();
+  } else {
+    remove();
   }
   if (fut.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready)
     return unavailable("remove_stream: the session's worker did not answer");
@@ -587,26 +592,7 @@ Status CallManager::end_call(const std::string& connection_id, int code, const s
 
 Status CallManager::remove_stream(const std::shared_ptr<SessionStream>& stream, int timeout_ms) {
   if (!stream) return invalid_argument("stream: must be set");
-  std::shared_ptr<SessionHost> host = stream->host_;
-  SessionWorker* worker = nullptr;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto it = sessions_.find(host->id());
-    if (it == sessions_.end() || it->second.host != host) return not_found("stream: its session is gone");
-    worker = it->second.worker;
-  }
-  auto promise = std::make_shared<std::promise<Status>>();
-  auto fut = promise->get_future();
-  const std::string id = stream->id();
-  worker->post([host, id, promise] {
-    promise->set_value(host->session ? host->session->remove_stream(id) : not_found("stream: no session"));
-  });
-  if (fut.wait_for(std::chrono::milliseconds(timeout_ms)) != std::future_status::ready)
-    return unavailable("remove_stream: the session's worker did not answer");
-  Status s = fut.get();
-  std::lock_guard<std::mutex> lock(mu_);
-  release_session_locked(host->id(), true);
-  return s;
+  return remove_stream_from_session(stream->host_, stream->id(), nullptr, timeout_ms);
 }
 
 void CallManager::attach_leg(const std::shared_ptr<LegTransport>& t) {

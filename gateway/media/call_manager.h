@@ -167,6 +167,10 @@ class CallManager final : public Calls, private SipListener {
   StatusOr<std::pair<std::shared_ptr<SessionHost>, PushHandle>> add_stream_to_session(
       const std::string& session_id, const StreamConfig& config, const std::shared_ptr<LegTransport>& transport,
       int timeout_ms);
+  // Removes the stream on its worker (after `transport`, if any, stopped
+  // receiving) and drops the stream's hold on the session.
+  Status remove_stream_from_session(const std::shared_ptr<SessionHost>& host, const std::string& id,
+                                    const std::shared_ptr<LegTransport>& transport, int timeout_ms);
 
   // SipListener (SIP thread).
   void on_sip_ringing(const std::string& call_id) override;

@@ -459,6 +459,15 @@ class BridgeJanus : public ::testing::Test {
     const json j = json::parse(r->body);
     return {j["id"], j["connectionId"], j["streamId"]};
   }
+  // dial(), then waits for ACTIVE; empty ids when either failed.
+  Dialed dial_active(const Sipp& sipp, bool video, bool observe_force_mute = true) {
+    Dialed d = dial(sipp, video, observe_force_mute);
+    if (!d.connection_id.empty() && !wait_state(d.connection_id, "ACTIVE", 10000)) {
+      ADD_FAILURE() << "the call never became ACTIVE\n" << daemon_log();
+      return {};
+    }
+    return d;
+  }
   std::string state_of(const std::string& connection_id) {
     auto r = cli().Get(path("/connection/" + connection_id), auth());
     if (!r) return "no answer";
@@ -608,9 +617,8 @@ TEST_F(BridgeJanus, VideoDialShowsThePublishersTilesAndTheirTonesButNotItsOwn) {
             {{"AUDIO_PORT", std::to_string(ep.audio_port())},
              {"VIDEO", "m=video " + std::to_string(ep.video_port()) + " RTP/AVP 97\r\na=rtpmap:97 VP8/90000\r\na=sendrecv"}});
   ep.set_tone(1000, -20);
-  const Dialed d = dial(sipp, /*video=*/true);
+  const Dialed d = dial_active(sipp, /*video=*/true);
   ASSERT_FALSE(d.connection_id.empty());
-  ASSERT_TRUE(wait_state(d.connection_id, "ACTIVE", 10000)) << daemon_log();
   listen_to_leg(d.stream_id);
   std::this_thread::sleep_for(5s);
   const int64_t t = now_ms();
@@ -657,9 +665,8 @@ TEST_F(BridgeJanus, StarSixFromTheEndpointSilencesItsStreamInJanusAndAnnouncesIt
   create_session();
   EndpointMedia ep;
   Sipp sipp("uas_endpoint_av.xml", {{"AUDIO_PORT", std::to_string(ep.audio_port())}, {"VIDEO", ""}});
-  const Dialed d = dial(sipp, /*video=*/false);
+  const Dialed d = dial_active(sipp, /*video=*/false);
   ASSERT_FALSE(d.connection_id.empty());
-  ASSERT_TRUE(wait_state(d.connection_id, "ACTIVE", 10000)) << daemon_log();
   listen_to_leg(d.stream_id);
   ASSERT_TRUE(wait_leg_tone(1000, 5000)) << "the leg's tone never reached Janus\n" << daemon_log();
   const int64_t before = now_ms();
@@ -686,9 +693,8 @@ TEST_F(BridgeJanus, RestForceMuteSilencesTheLegInJanusAndAnnouncesIt) {
   create_session();
   EndpointMedia ep;
   Sipp sipp("uas_endpoint_av.xml", {{"AUDIO_PORT", std::to_string(ep.audio_port())}, {"VIDEO", ""}});
-  const Dialed d = dial(sipp, /*video=*/false, /*observe_force_mute=*/true);
+  const Dialed d = dial_active(sipp, /*video=*/false, /*observe_force_mute=*/true);
   ASSERT_FALSE(d.connection_id.empty());
-  ASSERT_TRUE(wait_state(d.connection_id, "ACTIVE", 10000)) << daemon_log();
   listen_to_leg(d.stream_id);
   ASSERT_TRUE(wait_leg_tone(1000, 5000)) << "the leg's tone never reached Janus\n" << daemon_log();
 
@@ -713,9 +719,8 @@ TEST_F(BridgeJanus, ActiveSessionMuteModeratesPublishersInJanusIncludingLaterOne
   EndpointMedia ep;
   ep.set_tone(1000, -90);
   Sipp sipp("uas_endpoint_av.xml", {{"AUDIO_PORT", std::to_string(ep.audio_port())}, {"VIDEO", ""}});
-  const Dialed d = dial(sipp, /*video=*/false, /*observe_force_mute=*/false);
+  const Dialed d = dial_active(sipp, /*video=*/false, /*observe_force_mute=*/false);
   ASSERT_FALSE(d.connection_id.empty());
-  ASSERT_TRUE(wait_state(d.connection_id, "ACTIVE", 10000)) << daemon_log();
   std::this_thread::sleep_for(3s);
   int64_t t = now_ms();
   ASSERT_GT(sipmix::testing::tone_dbfs(ep.received_pcm(t - 1000, t), 440, 8000), -35) << daemon_log();
@@ -741,9 +746,8 @@ TEST_F(BridgeJanus, PlayDtmfReachesTheEndpointAsRfc4733Events) {
   create_session();
   EndpointMedia ep;
   Sipp sipp("uas_endpoint_av.xml", {{"AUDIO_PORT", std::to_string(ep.audio_port())}, {"VIDEO", ""}});
-  const Dialed d = dial(sipp, /*video=*/false);
+  const Dialed d = dial_active(sipp, /*video=*/false);
   ASSERT_FALSE(d.connection_id.empty());
-  ASSERT_TRUE(wait_state(d.connection_id, "ACTIVE", 10000)) << daemon_log();
   auto r = cli().Post(path("/connection/" + d.connection_id + "/play-dtmf"), auth(),
                       json{{"digits", "19*#"}}.dump(), "application/json");
   ASSERT_TRUE(r && r->status == 200) << (r ? r->body : "");
@@ -779,9 +783,8 @@ TEST_F(BridgeJanus, JanusRestartEndsCallsWithAReasonAndTheDaemonRecovers) {
   auto sipp = std::make_unique<Sipp>("uas_endpoint_av.xml", std::map<std::string, std::string>{
                                                                 {"AUDIO_PORT", std::to_string(ep.audio_port())},
                                                                 {"VIDEO", ""}});
-  const Dialed d = dial(*sipp, /*video=*/false);
+  const Dialed d = dial_active(*sipp, /*video=*/false);
   ASSERT_FALSE(d.connection_id.empty());
-  ASSERT_TRUE(wait_state(d.connection_id, "ACTIVE", 10000)) << daemon_log();
   room_.reset();
   client_.reset();
   janus_.kill_hard();
@@ -790,7 +793,7 @@ TEST_F(BridgeJanus, JanusRestartEndsCallsWithAReasonAndTheDaemonRecovers) {
   for (int i = 0; i < 50 && reason == 0; ++i, std::this_thread::sleep_for(100ms))
     for (const json& j : callbacks("callDestroyed"))
       if (j.dump().find(d.connection_id) != std::string::npos) reason = j.value("reason_code", -1);
-  EXPECT_EQ(reason, 703);
+  EXPECT_EQ(reason, 703) << daemon_log();
   auto h = cli().Get("/healthz");
   ASSERT_TRUE(h);
   EXPECT_EQ(h->status, 200);
