@@ -56,6 +56,10 @@ video::I420View engine_view(const PictureView& p) {
   return {p.y, p.u, p.v, p.stride_y, p.stride_u, p.stride_v, p.width, p.height};
 }
 
+MutablePictureView public_view(const video::I420MutableView& v) {
+  return {v.y, v.u, v.v, v.stride_y, v.stride_u, v.stride_v, v.width, v.height};
+}
+
 Status prefixed(const Status& s) {
   return Status(s.code(), "peer sender: " + s.message());
 }
@@ -209,17 +213,12 @@ std::vector<uint8_t> PeerSender::packet(std::span<const uint8_t> payload, const 
   return out;
 }
 
-MutablePictureView PeerSender::picture() {
-  const video::I420MutableView v = impl_->picture.mutable_view();
-  return {v.y, v.u, v.v, v.stride_y, v.stride_u, v.stride_v, v.width, v.height};
-}
+MutablePictureView PeerSender::picture() { return public_view(impl_->picture.mutable_view()); }
 
 void PeerSender::fill_picture(uint8_t y, uint8_t u, uint8_t v) { impl_->picture.fill(y, u, v); }
 
 std::vector<uint8_t> PeerSender::encode_video(int64_t t_us, bool* keyframe) {
-  const video::I420View v = impl_->picture.view();
-  return encode_video(PictureView{v.y, v.u, v.v, v.stride_y, v.stride_u, v.stride_v, v.width, v.height}, t_us,
-                      keyframe);
+  return encode_video(picture(), t_us, keyframe);
 }
 
 std::vector<uint8_t> PeerSender::encode_video(const PictureView& picture, int64_t t_us, bool* keyframe) {
@@ -231,8 +230,7 @@ std::vector<uint8_t> PeerSender::encode_video(const PictureView& picture, int64_
 }
 
 std::span<const std::span<const uint8_t>> PeerSender::video_packets(int64_t t_us) {
-  const video::I420View v = impl_->picture.view();
-  return video_packets(PictureView{v.y, v.u, v.v, v.stride_y, v.stride_u, v.stride_v, v.width, v.height}, t_us);
+  return video_packets(picture(), t_us);
 }
 
 std::span<const std::span<const uint8_t>> PeerSender::video_packets(const PictureView& picture, int64_t t_us) {
