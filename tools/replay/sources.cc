@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "sipmix/peer.h"
 
 namespace sipmix::replay {
 namespace {

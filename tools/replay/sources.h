@@ -5,12 +5,10 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "sipmix/peer.h"
 #include "sipmix/session.h"
 #include "tests/support/pcap.h"
 #include "tools/replay/manifest.h"
