@@ -1,8 +1,6 @@
-// The far end of a Session, for tools, tests and gateways that stand in for a
-// browser or a phone: PeerSender encodes PCM or I420 pictures in a codec and
-// returns stamped RTP packets (RFC 4733 events too), PeerReceiver takes RTP
-// packets and gives decoded PCM or pictures, PeerSrtp protects and
-// unprotects them (SDES keys). Each object is used by one thread at a time.
+// The far end of a Session, for tools and tests that play a browser or a phone:
+// PeerSender encodes PCM or pictures into stamped RTP (RFC 4733 events too),
+// PeerReceiver decodes it, PeerSrtp protects it. One thread per object at a time.
 #pragma once
 
 #include <cstddef>
