@@ -24,12 +24,12 @@ constexpr int kSeconds = 2;
 
 std::vector<EncodedFrame> make_video(const std::string& encoder) {
   VideoSynth synth(1, "P1", 320, 240);
-  std::vector<video::I420Buffer> pics;
-  std::vector<video::I420View> views;
+  std::vector<Picture> pics;
+  std::vector<PictureView> views;
   for (int i = 0; i < kFps * kSeconds; ++i) {
-    const video::I420View v = synth.render(i);
+    const PictureView v = synth.render(i);
     pics.emplace_back(v.width, v.height);
-    video::I420MutableView m = pics.back().mutable_view();
+    MutablePictureView m = pics.back().mutable_view();
     for (int y = 0; y < v.height; ++y) std::copy_n(v.y + y * v.stride_y, v.width, m.y + y * m.stride_y);
     for (int y = 0; y < v.height / 2; ++y) {
       std::copy_n(v.u + y * v.stride_u, v.width / 2, m.u + y * m.stride_u);

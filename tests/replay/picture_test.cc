@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <cstring>
 
 #include "tests/replay/replay_io_test_util.h"
 #include "tools/replay/font.h"
@@ -71,7 +72,7 @@ TEST(Font, GlyphsDrawTheirInk) {
   // Clipped at the edges without writing outside.
   draw_text(img, -7, 27, "WW", {255, 0, 0}, 2);
 
-  video::I420Buffer yuv(32, 16);
+  Picture yuv(32, 16);
   yuv.fill(16, 128, 128);
   draw_text(yuv.mutable_view(), 1, 1, "I", rgb_to_yuv({255, 255, 255}), 2);
   EXPECT_EQ(yuv.view().y[3 * yuv.view().stride_y + 1 + 2 * 2], 235);  // stem of the I

@@ -68,7 +68,7 @@ void drain(AVCodecContext* ctx, AVPacket* pkt, std::vector<EncodedFrame>& out, A
 
 }  // namespace
 
-std::vector<EncodedFrame> encode_video(const std::string& encoder, const std::vector<video::I420View>& pictures,
+std::vector<EncodedFrame> encode_video(const std::string& encoder, const std::vector<PictureView>& pictures,
                                        int fps) {
   std::vector<EncodedFrame> out;
   const AVCodec* codec = avcodec_find_encoder_by_name(encoder.c_str());
@@ -97,7 +97,7 @@ std::vector<EncodedFrame> encode_video(const std::string& encoder, const std::ve
   AVFrame* frame = av_frame_alloc();
   AVPacket* pkt = av_packet_alloc();
   for (size_t i = 0; i < pictures.size(); ++i) {
-    const video::I420View& p = pictures[i];
+    const PictureView& p = pictures[i];
     frame->format = AV_PIX_FMT_YUV420P;
     frame->width = p.width;
     frame->height = p.height;

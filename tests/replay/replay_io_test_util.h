@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "base/i420.h"
+#include "sipmix/picture.h"
 
 namespace sipmix::replay::testing {
 
@@ -41,7 +41,7 @@ struct EncodedFrame {
 // Encodes `frames` I420 pictures (all `width` x `height`) at `fps` with the
 // named libavcodec encoder ("libx264": Annex B, baseline, zerolatency;
 // "libvpx": VP8).
-std::vector<EncodedFrame> encode_video(const std::string& encoder, const std::vector<video::I420View>& pictures,
+std::vector<EncodedFrame> encode_video(const std::string& encoder, const std::vector<PictureView>& pictures,
                                        int fps);
 
 // Encodes mono int16 audio at `rate_hz` with the named encoder ("pcm_mulaw",

@@ -170,7 +170,7 @@ Yuv rgb_to_yuv(Rgb c) {
           clamp8(((112 * r - 94 * g - 18 * b + 128) >> 8) + 128)};
 }
 
-void draw_text(const video::I420MutableView& image, int x, int y, std::string_view text, Yuv colour,
+void draw_text(const MutablePictureView& image, int x, int y, std::string_view text, Yuv colour,
                int scale) {
   scale = std::max(scale, 1);
   const int cw = (image.width + 1) / 2, ch = (image.height + 1) / 2;

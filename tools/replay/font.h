@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string_view>
 
-#include "base/i420.h"
+#include "sipmix/picture.h"
 #include "tools/replay/picture.h"
 
 namespace sipmix::replay {
@@ -33,7 +33,7 @@ struct Yuv {
   uint8_t y = 16, u = 128, v = 128;
 };
 Yuv rgb_to_yuv(Rgb c);  // BT.601 limited range
-void draw_text(const video::I420MutableView& image, int x, int y, std::string_view text, Yuv colour,
+void draw_text(const MutablePictureView& image, int x, int y, std::string_view text, Yuv colour,
                int scale = 1);
 
 }  // namespace sipmix::replay

@@ -197,7 +197,7 @@ StatusOr<RgbImage> read_png(const std::string& path) {
   return out;
 }
 
-Status i420_to_rgb(const video::I420View& in, RgbImage& out) {
+Status i420_to_rgb(const PictureView& in, RgbImage& out) {
   if (in.empty()) return invalid_argument("i420_to_rgb: empty picture");
   if (out.width() != in.width || out.height() != in.height) out.reset(in.width, in.height);
   SwsContext* sws = sws_getContext(in.width, in.height, AV_PIX_FMT_YUV420P, in.width, in.height, AV_PIX_FMT_RGB24,
@@ -242,7 +242,7 @@ bool ContactSheet::due(int64_t t_us) const {
   return static_cast<int>(thumbs_.size()) < config_.max_thumbs && t_us >= next_due_us_;
 }
 
-Status ContactSheet::add(const video::I420View& canvas, int64_t t_us) {
+Status ContactSheet::add(const PictureView& canvas, int64_t t_us) {
   if (canvas.empty()) return invalid_argument("contact sheet: empty canvas");
   if (static_cast<int>(thumbs_.size()) >= config_.max_thumbs) return {};
   if (!sws_ || sws_w_ != canvas.width || sws_h_ != canvas.height) {

@@ -9,7 +9,7 @@
 #include <string_view>
 #include <vector>
 
-#include "base/i420.h"
+#include "sipmix/picture.h"
 #include "sipmix/status.h"
 
 struct SwsContext;  // libswscale
@@ -55,7 +55,7 @@ StatusOr<RgbImage> read_png(const std::string& path);
 
 // BT.601 limited-range I420 -> RGB24 of the same size (libswscale). `out` is
 // resized if needed.
-Status i420_to_rgb(const video::I420View& in, RgbImage& out);
+Status i420_to_rgb(const PictureView& in, RgbImage& out);
 
 // Contact sheet: thumbnails of the composed canvas every `interval_us` of media
 // time, in a grid of `columns`, each with its time label ("m:ss.s") underneath.
@@ -80,7 +80,7 @@ class ContactSheet {
   bool due(int64_t t_us) const;
   // Scales `canvas` down to a thumbnail and keeps it with its time label.
   // Call when due() says so (other calls are taken too).
-  Status add(const video::I420View& canvas, int64_t t_us);
+  Status add(const PictureView& canvas, int64_t t_us);
   int count() const { return static_cast<int>(thumbs_.size()); }
   // The grid as one image (a "no frames" image when empty).
   RgbImage render() const;

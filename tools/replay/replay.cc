@@ -16,17 +16,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "audio_codec/codec.h"
-#include "rtp/rtp_packet.h"
-#include "session/codec_map.h"
-#include "srtp/srtp_session.h"
-#include "tools/replay/media_writer.h"
+#include "sipmix/peer.h"
 #include "tests/support/pcap.h"
+#include "tools/replay/media_writer.h"
 #include "tools/replay/picture.h"
 #include "tools/replay/progress.h"
 #include "tools/replay/sources.h"
-#include "rtp_payload/frame_assembler.h"
-#include "video_codec/video_decoder.h"
 
 namespace sipmix::replay {
 namespace {
@@ -89,13 +84,33 @@ class Outputs final : public SessionSink {
   Outputs(const Manifest& m, const fs::path& dir, const Clock& clock, bool decode_sent_video)
       : m_(m), dir_(dir), clock_(clock), decode_sent_video_(decode_sent_video) {}
 
-  Status open(srtp::SrtpSession* phone) {
+  Status open(PeerSrtp* phone) {
     phone_ = phone;
     const LegConfig& c = m_.leg.config;
+    // What the phone hears and sees, and the leg's voice in the session.
+    PeerReceiverConfig heard;
+    heard.audio_codec = c.audio_codec;
+    auto d = PeerReceiver::create(heard);
+    if (!d.ok()) return d.status();
+    leg_audio_ = std::move(*d);
+    PeerReceiverConfig published;
+    published.audio_codec = AudioCodec::kOpus;
+    auto od = PeerReceiver::create(published);
+    if (!od.ok()) return od.status();
+    session_audio_ = std::move(*od);
+    if (c.video) {
+      PeerReceiverConfig seen;
+      seen.kind = sipmix::MediaKind::kVideo;
+      seen.video_codec = c.video_codec == VideoCodec::kVp8 ? VideoCodec::kVp8 : VideoCodec::kH264;
+      seen.decode_video = decode_sent_video_;
+      auto vd = PeerReceiver::create(seen);
+      if (!vd.ok()) return vd.status();
+      leg_video_ = std::move(*vd);
+    }
     MediaWriterConfig lw;
     lw.path = (dir_ / "leg.mkv").string();
     lw.audio = out_codec(c.audio_codec);
-    lw.sample_rate_hz = audio::codec_info(session::to_engine(c.audio_codec)).sample_rate_hz;
+    lw.sample_rate_hz = leg_audio_->sample_rate_hz();
     if (c.video) {
       lw.video = c.video_codec == VideoCodec::kVp8 ? VideoOutCodec::kVp8 : VideoOutCodec::kH264;
       lw.width = c.width;
@@ -119,20 +134,7 @@ class Outputs final : public SessionSink {
     events_path_ = (dir_ / "events.jsonl").string();
     events_ = std::fopen(events_path_.c_str(), "wb");
     if (!events_) return unavailable(events_path_ + ": cannot create file (" + std::strerror(errno) + ")");
-    auto d = audio::make_audio_decoder(session::to_engine(c.audio_codec));
-    if (!d.ok()) return d.status();
-    leg_decoder_ = std::move(*d);
-    auto od = audio::make_audio_decoder(audio::AudioCodec::kOpus);
-    if (!od.ok()) return od.status();
-    session_decoder_ = std::move(*od);
     if (c.video) {
-      assembler_.emplace(c.video_codec == VideoCodec::kVp8 ? video::VideoCodec::kVp8 : video::VideoCodec::kH264);
-      if (decode_sent_video_) {
-        auto vd = video::VideoDecoder::create(c.video_codec == VideoCodec::kVp8 ? video::VideoCodec::kVp8
-                                                                                : video::VideoCodec::kH264);
-        if (!vd.ok()) return vd.status();
-        video_decoder_ = std::move(*vd);
-      }
       ContactSheet::Config cs;
       cs.interval_us = int64_t{m_.contact_sheet_every_s} * 1000000;
       sheet_ = std::make_unique<ContactSheet>(cs);
@@ -145,21 +147,17 @@ class Outputs final : public SessionSink {
     if (dir == Direction::kToLeg) {
       note(pcap_->write(kStartUs + t, IpEndpoint::v4(10, 0, 0, 1, 40000), IpEndpoint::v4(10, 0, 0, 2, 50000), packet));
       std::vector<uint8_t> clear(packet.begin(), packet.end());
-      if (phone_) {
-        auto r = phone_->unprotect_rtp(clear);
-        if (!r.ok()) {
-          ++undecryptable_;
-          return;
-        }
-        clear.resize(r.size);
+      if (phone_ && !phone_->unprotect_rtp(clear)) {
+        ++undecryptable_;
+        return;
       }
       on_leg_packet(clear, t);
     } else if (dir == Direction::kToSession) {
-      auto v = rtp::parse_rtp(packet);
+      auto v = parse_rtp_packet(packet);
       if (!v || v->payload_type != m_.leg.config.session_opus_payload_type) return;
       note(session_writer_->write_audio(v->payload, t - 20000, 960));
-      std::array<int16_t, audio::kMaxDecodedSamples> pcm;
-      const size_t n = session_decoder_->decode(v->payload, pcm);
+      std::array<int16_t, PeerReceiver::kMaxDecodedSamples> pcm;
+      const size_t n = session_audio_->decode_audio(v->payload, pcm);
       add_level(published_level_, t, level_dbfs({pcm.data(), n}));
     }
     (void)id;
@@ -168,10 +166,10 @@ class Outputs final : public SessionSink {
   // The contact sheet's snapshots, from the composed canvas unless the sent
   // video is decoded for it.
   bool wants_composed_frame(const std::string&, int64_t time_us) override {
-    return sheet_ && !video_decoder_ && sheet_->due(time_us - kStartUs);
+    return sheet_ && !decode_sent_video_ && sheet_->due(time_us - kStartUs);
   }
   void on_composed_frame(const std::string&, int64_t time_us, const PictureView& c) override {
-    note(sheet_->add({c.y, c.u, c.v, c.stride_y, c.stride_u, c.stride_v, c.width, c.height}, time_us - kStartUs));
+    note(sheet_->add(c, time_us - kStartUs));
   }
 
   // Keyframe requests to a participant go back to its sender.
@@ -335,23 +333,24 @@ class Outputs final : public SessionSink {
   static void add_level(std::vector<TimePoint>& v, int64_t t, double dbfs) { v.push_back({t, static_cast<float>(dbfs)}); }
 
   void on_leg_packet(std::span<const uint8_t> clear, int64_t t) {
-    auto v = rtp::parse_rtp(clear);
+    auto v = parse_rtp_packet(clear);
     if (!v) return;
     const LegConfig& c = m_.leg.config;
     if (v->payload_type == c.audio_payload_type) {
-      const int samples = static_cast<int>(audio::codec_info(session::to_engine(c.audio_codec)).samples_per_20ms);
+      const int samples = static_cast<int>(leg_audio_->frame_samples());
       note(leg_writer_->write_audio(v->payload, t - 20000, samples));
-      std::array<int16_t, audio::kMaxDecodedSamples> pcm;
-      const size_t n = leg_decoder_->decode(v->payload, pcm);
+      std::array<int16_t, PeerReceiver::kMaxDecodedSamples> pcm;
+      const size_t n = leg_audio_->decode_audio(v->payload, pcm);
       add_level(heard_level_, t, level_dbfs({pcm.data(), n}));
     } else if (c.telephone_event_payload_type >= 0 && v->payload_type == c.telephone_event_payload_type) {
       ++te_packets_;
-    } else if (c.video && v->payload_type == c.video_payload_type && assembler_) {
-      const video::AssembledFrame* f = assembler_->push(*v);
+    } else if (c.video && v->payload_type == c.video_payload_type && leg_video_) {
+      const ReceivedFrame* f = leg_video_->push_video(clear);
       if (!f) return;
       note(leg_writer_->write_video(f->data, t, f->keyframe));
-      if (video_decoder_ && video_decoder_->decode(f->data) == video::VideoDecoder::Result::kFrame && sheet_->due(t))
-        note(sheet_->add(video_decoder_->frame(), t));
+      PictureView picture;
+      if (decode_sent_video_ && leg_video_->decode_video(f->data, &picture) && sheet_->due(t))
+        note(sheet_->add(picture, t));
     }
   }
 
@@ -410,15 +409,14 @@ class Outputs final : public SessionSink {
   fs::path dir_;
   const Clock& clock_;
   const bool decode_sent_video_;
-  srtp::SrtpSession* phone_ = nullptr;
+  PeerSrtp* phone_ = nullptr;
   std::unique_ptr<MediaWriter> leg_writer_, session_writer_;
   std::unique_ptr<PcapWriter> pcap_;
   std::FILE* events_ = nullptr;
   std::string events_path_;
   std::map<std::string, int64_t> unmatched_;
-  std::unique_ptr<audio::AudioDecoder> leg_decoder_, session_decoder_;
-  std::optional<video::FrameAssembler> assembler_;
-  std::unique_ptr<video::VideoDecoder> video_decoder_;
+  std::unique_ptr<PeerReceiver> leg_audio_, session_audio_;  // the leg's codec; Opus
+  std::unique_ptr<PeerReceiver> leg_video_;                  // c.video only
   std::unique_ptr<ContactSheet> sheet_;
   std::map<std::string, Row> rows_;
   std::vector<TimePoint> published_level_, heard_level_;
@@ -827,16 +825,14 @@ StatusOr<ReplayResult> run_replay(const Manifest& manifest, const ReplayOptions&
   Session& s = **session;
 
   // The phone side of a secure leg: protects what it sends, decrypts what it gets.
-  std::unique_ptr<srtp::SrtpSession> phone;
+  std::unique_ptr<PeerSrtp> phone;
   if (m.leg.config.secure) {
     const LegConfig& c = m.leg.config;
-    const auto suite = c.srtp_suite == SrtpSuite::kAesCm128HmacSha1_32 ? srtp::SrtpSuite::kAesCm128HmacSha1_32
-                                                                         : srtp::SrtpSuite::kAesCm128HmacSha1_80;
-    auto to_leg = srtp::parse_sdes_key(suite, c.srtp_key_to_leg);
-    if (!to_leg.ok()) return invalid_argument(m.path + ": sip_leg.srtp.key_to_leg: " + to_leg.status().message());
-    auto from_leg = srtp::parse_sdes_key(suite, c.srtp_key_from_leg);
-    if (!from_leg.ok()) return invalid_argument(m.path + ": sip_leg.srtp.key_from_leg: " + from_leg.status().message());
-    auto p = srtp::SrtpSession::create(*from_leg, *to_leg);
+    if (Status st = PeerSrtp::check_key(c.srtp_suite, c.srtp_key_to_leg); !st.ok())
+      return invalid_argument(m.path + ": sip_leg.srtp.key_to_leg: " + st.message());
+    if (Status st = PeerSrtp::check_key(c.srtp_suite, c.srtp_key_from_leg); !st.ok())
+      return invalid_argument(m.path + ": sip_leg.srtp.key_from_leg: " + st.message());
+    auto p = PeerSrtp::create(c.srtp_suite, c.srtp_key_from_leg, c.srtp_key_to_leg);
     if (!p.ok()) return invalid_argument(one_line(m.path + ": sip_leg.srtp: " + p.status().message()));
     phone = std::move(*p);
   }
@@ -1059,18 +1055,12 @@ StatusOr<ReplayResult> run_replay(const Manifest& manifest, const ReplayOptions&
       TimedPacket p = std::move(const_cast<Scheduled&>(queue.top()).packet);
       queue.pop();
       if (p.target == Target::kLeg) {
-        const auto v = rtp::parse_rtp(p.data);
+        const auto v = parse_rtp_packet(p.data);
         if (!v || !leg_expects(v->payload_type)) {
           outputs.unmatched_payload_type(lc.id);
           continue;
         }
-        if (phone) {
-          const size_t n = p.data.size();
-          p.data.resize(n + srtp::kSrtpMaxOverhead);
-          const auto r = phone->protect_rtp(p.data, n);
-          if (!r.ok()) continue;
-          p.data.resize(r.size);
-        }
+        if (phone && !phone->protect_rtp(p.data)) continue;
         s.push_rtp(*leg_handle, p.data);
         continue;
       }
@@ -1079,7 +1069,7 @@ StatusOr<ReplayResult> run_replay(const Manifest& manifest, const ReplayOptions&
       const bool audio = p.target == Target::kAudio;
       const PushHandle ph = audio ? h.audio : h.video;
       if (!ph.valid()) continue;
-      const auto v = rtp::parse_rtp(p.data);
+      const auto v = parse_rtp_packet(p.data);
       if (!v || v->payload_type != (audio ? h.audio_pt : h.video_pt)) {
         outputs.unmatched_payload_type(m.participants[p.participant].id + (audio ? "/audio" : "/video"));
         continue;

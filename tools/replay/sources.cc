@@ -3,9 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
-#include "dtmf/rfc4733_sender.h"
-#include "rtp/rtp_packet.h"
-#include "session/codec_map.h"
+#include "sipmix/peer.h"
 
 namespace sipmix::replay {
 namespace {
@@ -17,37 +15,57 @@ constexpr int64_t kFrameUs = 20000;
 
 uint32_t participant_ssrc(int participant, int role) { return 0x10000000u + static_cast<uint32_t>(participant) * 16 + role; }
 
-
-StatusOr<std::unique_ptr<audio::AudioEncoder>> opus_encoder() {
-  audio::EncoderConfig ec;
-  ec.codec = audio::AudioCodec::kOpus;
-  ec.bitrate_bps = 32000;
-  return audio::make_audio_encoder(ec);
+// A participant's Opus stream at 32 kb/s: encodes 20 ms 48 kHz frames, or
+// (encode false) stamps Opus read from a file. Sequence numbers start at 1.
+StatusOr<std::unique_ptr<PeerSender>> opus_sender(int participant, bool encode) {
+  PeerSenderConfig c;
+  c.audio_codec = AudioCodec::kOpus;
+  c.audio_bitrate_bps = 32000;
+  c.encode = encode;
+  c.payload_type = kOpusPt;
+  c.ssrc = participant_ssrc(participant, 1);
+  c.first_sequence_number = 1;
+  return PeerSender::create(c);
 }
 
-// Encodes 20 ms 48 kHz frames to Opus RTP.
-class OpusPacketizer {
- public:
-  explicit OpusPacketizer(std::unique_ptr<audio::AudioEncoder> enc, uint32_t ssrc)
-      : enc_(std::move(enc)), rtp_(kOpusPt, ssrc), payload_(enc_->max_payload_bytes()) {}
-  void add(std::span<const int16_t> frame, int64_t t_us, int participant, std::vector<TimedPacket>& out) {
-    const size_t n = enc_->encode(frame, payload_);
-    if (n == 0) return;
-    out.push_back({t_us, Target::kAudio, participant, rtp_.packet(static_cast<uint32_t>(t_us * 48 / 1000), {payload_.data(), n})});
-  }
+// A participant's video stream: encodes pictures (640x360 VP8 at 400 kb/s, the
+// synthetic participants) or (encode false) packetizes frames read from a
+// file. Sequence numbers start at the SSRC's low 16 bits.
+StatusOr<std::unique_ptr<PeerSender>> video_sender(int participant, VideoCodec codec, bool encode) {
+  PeerSenderConfig c;
+  c.kind = sipmix::MediaKind::kVideo;
+  c.encode = encode;
+  c.video_codec = codec;
+  c.width = 640;
+  c.height = 360;
+  c.fps = 30;
+  c.video_bitrate_bps = 400000;
+  c.max_packets_per_frame = 2048;
+  c.payload_type = codec == VideoCodec::kH264 ? kH264Pt : kVp8Pt;
+  c.ssrc = participant_ssrc(participant, 2);
+  c.first_sequence_number = static_cast<uint16_t>(c.ssrc);
+  return PeerSender::create(c);
+}
 
- private:
-  std::unique_ptr<audio::AudioEncoder> enc_;
-  RtpStamper rtp_;
-  std::vector<uint8_t> payload_;
-};
+// Stamps an Opus payload (encoded, or encoded now from `pcm`) taken at `t_us`.
+void add_opus(PeerSender& opus, std::span<const uint8_t> payload, std::span<const int16_t> pcm, int64_t t_us,
+              int participant, std::vector<TimedPacket>& out) {
+  opus.header().timestamp = static_cast<uint32_t>(t_us * 48 / 1000);
+  std::vector<uint8_t> p = pcm.empty() ? opus.packet(payload) : opus.audio_packet(pcm);
+  if (!p.empty()) out.push_back({t_us, Target::kAudio, participant, std::move(p)});
+}
+
+void add_video(std::span<const std::span<const uint8_t>> packets, int64_t t_us, int participant,
+               std::vector<TimedPacket>& out) {
+  for (std::span<const uint8_t> p : packets) out.push_back({t_us, Target::kVideo, participant, {p.begin(), p.end()}});
+}
 
 class FileSource final : public PacketSource {
  public:
   FileSource(const ParticipantInput& in, int participant, int64_t end_us, std::unique_ptr<MediaReader> reader,
-             std::unique_ptr<VideoPacketizer> video, std::unique_ptr<OpusPacketizer> opus)
+             std::unique_ptr<PeerSender> video, std::unique_ptr<PeerSender> opus, std::unique_ptr<PeerSender> opus_rtp)
       : in_(in), participant_(participant), end_us_(end_us), reader_(std::move(reader)), video_(std::move(video)),
-        opus_(std::move(opus)), opus_rtp_(kOpusPt, participant_ssrc(participant, 1)) {
+        opus_(std::move(opus)), opus_rtp_(std::move(opus_rtp)) {
     base_us_ = static_cast<int64_t>(in.join_at_s * 1e6);
     offset_us_ = static_cast<int64_t>(in.offset_s * 1e6);
   }
@@ -99,11 +117,11 @@ class FileSource final : public PacketSource {
  private:
   void emit(int64_t t, std::vector<TimedPacket>& out) {
     if (pkt_.kind == MediaKind::kVideo) {
-      video_->packetize(pkt_.data, t, participant_, out);
+      add_video(video_->packetize_video(pkt_.data, static_cast<uint32_t>(t * 9 / 100)), t, participant_, out);
     } else if (pkt_.codec == MediaCodec::kOpus) {
-      out.push_back({t, Target::kAudio, participant_, opus_rtp_.packet(static_cast<uint32_t>(t * 48 / 1000), pkt_.data)});
+      add_opus(*opus_rtp_, pkt_.data, {}, t, participant_, out);
     } else if (pkt_.codec == MediaCodec::kPcm && pkt_.pcm.size() == static_cast<size_t>(kPcmFrameSamples)) {
-      opus_->add(pkt_.pcm, t, participant_, out);
+      add_opus(*opus_, {}, pkt_.pcm, t, participant_, out);
     }
   }
 
@@ -111,9 +129,9 @@ class FileSource final : public PacketSource {
   int participant_;
   int64_t end_us_;
   std::unique_ptr<MediaReader> reader_;
-  std::unique_ptr<VideoPacketizer> video_;
-  std::unique_ptr<OpusPacketizer> opus_;
-  RtpStamper opus_rtp_;
+  std::unique_ptr<PeerSender> video_;     // packetizes the file's VP8 or H.264
+  std::unique_ptr<PeerSender> opus_;      // encodes the file's other audio
+  std::unique_ptr<PeerSender> opus_rtp_;  // stamps the file's Opus
   MediaPacket pkt_;
   bool pending_ = false, done_ = false;
   int64_t pending_t_ = 0, base_us_ = 0, offset_us_ = 0, last_pts_us_ = 0;
@@ -123,30 +141,27 @@ class FileSource final : public PacketSource {
 class SynthSource final : public PacketSource {
  public:
   SynthSource(int participant, int64_t start_us, int64_t end_us, VideoSynth vs, AudioSynth as,
-              std::unique_ptr<video::VideoEncoder> enc, std::unique_ptr<VideoPacketizer> video,
-              std::unique_ptr<OpusPacketizer> opus, bool send_audio, bool send_video)
+              std::unique_ptr<PeerSender> video, std::unique_ptr<PeerSender> opus, bool send_audio, bool send_video)
       : participant_(participant), start_us_(start_us), end_us_(end_us), vs_(std::move(vs)), as_(std::move(as)),
-        enc_(std::move(enc)), video_(std::move(video)), opus_(std::move(opus)),
+        video_(std::move(video)), opus_(std::move(opus)),
         next_audio_(send_audio ? start_us : end_us), next_video_(send_video ? start_us : end_us) {}
 
   StatusOr<bool> produce(int64_t until_us, std::vector<TimedPacket>& out) override {
     std::array<int16_t, AudioSynth::kFrameSamples> pcm;
     while (next_audio_ < until_us && next_audio_ < end_us_) {
       as_.next_frame(pcm);
-      opus_->add(pcm, next_audio_, participant_, out);
+      add_opus(*opus_, {}, pcm, next_audio_, participant_, out);
       next_audio_ += kFrameUs;
     }
     while (next_video_ < until_us && next_video_ < end_us_) {
-      video::EncodedFrame ef;
-      if (enc_->encode(vs_.render(frame_), next_video_, &ef) && !ef.data.empty())
-        video_->packetize(ef.data, next_video_, participant_, out);
+      add_video(video_->video_packets(vs_.render(frame_), next_video_), next_video_, participant_, out);
       ++frame_;
       next_video_ = start_us_ + frame_ * 1000000 / 30;
     }
     return next_audio_ < end_us_ || next_video_ < end_us_;
   }
   int64_t end_us() const override { return end_us_; }
-  void on_keyframe_request() override { enc_->request_keyframe(); }
+  void on_keyframe_request() override { video_->request_keyframe(); }
   int participant() const override { return participant_; }
 
  private:
@@ -154,9 +169,8 @@ class SynthSource final : public PacketSource {
   int64_t start_us_, end_us_;
   VideoSynth vs_;
   AudioSynth as_;
-  std::unique_ptr<video::VideoEncoder> enc_;
-  std::unique_ptr<VideoPacketizer> video_;
-  std::unique_ptr<OpusPacketizer> opus_;
+  std::unique_ptr<PeerSender> video_;  // encodes and packetizes the pictures
+  std::unique_ptr<PeerSender> opus_;
   int64_t next_audio_, next_video_;
   int64_t frame_ = 0;
 };
@@ -181,8 +195,8 @@ class CaptureClock {
 
 // RTCP shares the RTP port under RFC 5761; its packet types 200..204 read as
 // RTP payload types 72..76 with the marker bit set.
-bool is_rtp(std::span<const uint8_t> payload, rtp::RtpPacketView* view) {
-  auto v = rtp::parse_rtp(payload);
+bool is_rtp(std::span<const uint8_t> payload, RtpPacketInfo* view) {
+  auto v = parse_rtp_packet(payload);
   if (!v || (v->payload_type >= 72 && v->payload_type <= 76)) return false;
   *view = *v;
   return true;
@@ -209,7 +223,7 @@ class PcapSource final : public PacketSource {
         return false;
       }
       if (in_.udp_port && packet_.dst.port != *in_.udp_port) continue;
-      rtp::RtpPacketView v;
+      RtpPacketInfo v;
       if (!is_rtp(packet_.payload, &v)) continue;
       if (in_.payload_type && v.payload_type != *in_.payload_type) continue;
       pending_t_ = start_us_ + clock_.next(packet_.timestamp_us);
@@ -233,10 +247,9 @@ class PcapSource final : public PacketSource {
 class LegVoiceSource final : public PacketSource {
  public:
   LegVoiceSource(const LegConfig& c, std::vector<int16_t> pcm48, double tone_hz, int64_t end_us,
-                 std::unique_ptr<audio::AudioEncoder> enc, audio::Resampler rs)
-      : pcm48_(std::move(pcm48)), tone_hz_(tone_hz), end_us_(end_us), enc_(std::move(enc)), rs_(std::move(rs)),
-        rtp_(c.audio_payload_type, 0x5A5A0001u), clock_hz_(c.audio_clock_hz), payload_(enc_->max_payload_bytes()),
-        codec_frame_(rs_.max_output_samples()) {}
+                 std::unique_ptr<PeerSender> voice)
+      : pcm48_(std::move(pcm48)), tone_hz_(tone_hz), end_us_(end_us), voice_(std::move(voice)),
+        clock_hz_(c.audio_clock_hz) {}
 
   StatusOr<bool> produce(int64_t until_us, std::vector<TimedPacket>& out) override {
     std::array<int16_t, 960> frame;
@@ -249,11 +262,9 @@ class LegVoiceSource final : public PacketSource {
       } else {
         for (auto& s : frame) s = pos_ < pcm48_.size() ? pcm48_[pos_++] : 0;
       }
-      const size_t n = rs_.process(frame, codec_frame_);
-      const size_t bytes = n == enc_->frame_samples() ? enc_->encode({codec_frame_.data(), n}, payload_) : 0;
-      if (bytes)
-        out.push_back({t_, Target::kLeg, -1,
-                       rtp_.packet(static_cast<uint32_t>(t_ * clock_hz_ / 1000000), {payload_.data(), bytes})});
+      voice_->header().timestamp = static_cast<uint32_t>(t_ * clock_hz_ / 1000000);
+      std::vector<uint8_t> p = voice_->audio_packet(frame);
+      if (!p.empty()) out.push_back({t_, Target::kLeg, -1, std::move(p)});
       t_ += kFrameUs;
     }
     return t_ < end_us_;
@@ -264,12 +275,8 @@ class LegVoiceSource final : public PacketSource {
   std::vector<int16_t> pcm48_;
   double tone_hz_;
   int64_t end_us_;
-  std::unique_ptr<audio::AudioEncoder> enc_;
-  audio::Resampler rs_;
-  RtpStamper rtp_;
+  std::unique_ptr<PeerSender> voice_;  // 48 kHz in, the leg's codec out
   int64_t clock_hz_;
-  std::vector<uint8_t> payload_;
-  std::vector<int16_t> codec_frame_;
   size_t pos_ = 0;
   double phase_ = 0;
   int64_t t_ = 0;
@@ -277,87 +284,46 @@ class LegVoiceSource final : public PacketSource {
 
 class KeyPressSource final : public PacketSource {
  public:
-  KeyPressSource(dtmf::Rfc4733Sender tx, int64_t at_us, uint32_t clock_hz)
-      : tx_(std::move(tx)), t_(at_us), clock_hz_(clock_hz) {}
+  KeyPressSource(std::unique_ptr<PeerSender> keys, int64_t at_us, uint32_t clock_hz)
+      : keys_(std::move(keys)), t_(at_us), clock_hz_(clock_hz) {}
   StatusOr<bool> produce(int64_t until_us, std::vector<TimedPacket>& out) override {
-    uint8_t buf[dtmf::Rfc4733Sender::kPacketSize + 16];
-    while (!tx_.idle() && t_ < until_us) {
-      const size_t n = tx_.on_audio_tick(static_cast<uint32_t>(t_ * clock_hz_ / 1000000), seq_, buf);
-      if (n) out.push_back({t_, Target::kLeg, -1, {buf, buf + n}});
+    while (!keys_->dtmf_idle() && t_ < until_us) {
+      keys_->header().timestamp = static_cast<uint32_t>(t_ * clock_hz_ / 1000000);
+      std::vector<uint8_t> p = keys_->dtmf_packet();
+      if (!p.empty()) out.push_back({t_, Target::kLeg, -1, std::move(p)});
       t_ += kFrameUs;
     }
-    return !tx_.idle();
+    return !keys_->dtmf_idle();
   }
 
  private:
-  dtmf::Rfc4733Sender tx_;
+  std::unique_ptr<PeerSender> keys_;  // RFC 4733 events only
   int64_t t_;
   int64_t clock_hz_;
-  uint16_t seq_ = 3000;
 };
 
 }  // namespace
 
-std::vector<uint8_t> RtpStamper::packet(uint32_t timestamp, std::span<const uint8_t> payload, bool marker) {
-  std::vector<uint8_t> out(rtp::kRtpHeaderSize + payload.size());
-  rtp::RtpHeader h;
-  h.payload_type = pt_;
-  h.sequence_number = seq_++;
-  h.timestamp = timestamp;
-  h.ssrc = ssrc_;
-  h.marker = marker;
-  out.resize(rtp::write_rtp(h, {}, payload, out));
-  return out;
-}
-
-StatusOr<std::unique_ptr<VideoPacketizer>> VideoPacketizer::create(video::VideoCodec codec, uint8_t pt, uint32_t ssrc) {
-  std::unique_ptr<VideoPacketizer> p(new VideoPacketizer());
-  video::PacketizerConfig pc;
-  pc.payload_type = pt;
-  pc.ssrc = ssrc;
-  pc.first_sequence_number = static_cast<uint16_t>(ssrc);
-  if (codec == video::VideoCodec::kH264) {
-    auto h = video::h264::Packetizer::create(pc);
-    if (!h.ok()) return h.status();
-    p->h264_.emplace(*h);
-  } else {
-    auto v = video::vp8::Packetizer::create(pc);
-    if (!v.ok()) return v.status();
-    p->vp8_.emplace(*v);
-  }
-  return p;
-}
-
-void VideoPacketizer::packetize(std::span<const uint8_t> frame, int64_t t_us, int participant,
-                                std::vector<TimedPacket>& out) {
-  list_.clear();
-  const uint32_t ts = static_cast<uint32_t>(t_us * 9 / 100);
-  const bool ok = h264_ ? h264_->packetize(frame, ts, list_) : vp8_->packetize(frame, ts, list_);
-  if (!ok) return;
-  for (size_t i = 0; i < list_.size(); ++i)
-    out.push_back({t_us, Target::kVideo, participant, {list_[i].begin(), list_[i].end()}});
-}
-
 StatusOr<std::unique_ptr<PacketSource>> make_file_source(const ParticipantInput& in, int participant, int64_t end_us) {
   auto reader = MediaReader::open(in.media, false);
   if (!reader.ok()) return reader.status();
-  std::unique_ptr<VideoPacketizer> video;
+  std::unique_ptr<PeerSender> video;
   const int vi = (*reader)->find_stream(MediaKind::kVideo);
   if (in.video && vi >= 0) {
     const MediaCodec c = (*reader)->streams()[vi].codec;
     if (c != MediaCodec::kVp8 && c != MediaCodec::kH264)
       return invalid_argument(in.media + ": video codec " + (*reader)->streams()[vi].codec_name +
                               " is not sent as RTP (use VP8 or H.264)");
-    auto vp = VideoPacketizer::create(c == MediaCodec::kH264 ? video::VideoCodec::kH264 : video::VideoCodec::kVp8,
-                                      c == MediaCodec::kH264 ? kH264Pt : kVp8Pt, participant_ssrc(participant, 2));
+    auto vp = video_sender(participant, c == MediaCodec::kH264 ? VideoCodec::kH264 : VideoCodec::kVp8, false);
     if (!vp.ok()) return vp.status();
     video = std::move(*vp);
   }
-  auto enc = opus_encoder();
-  if (!enc.ok()) return enc.status();
-  auto opus = std::make_unique<OpusPacketizer>(std::move(*enc), participant_ssrc(participant, 1));
-  return std::unique_ptr<PacketSource>(
-      new FileSource(in, participant, end_us, std::move(*reader), std::move(video), std::move(opus)));
+  auto opus = opus_sender(participant, true);
+  if (!opus.ok()) return opus.status();
+  auto opus_rtp = opus_sender(participant, false);
+  if (!opus_rtp.ok()) return opus_rtp.status();
+  return std::unique_ptr<PacketSource>(new FileSource(in, participant, end_us, std::move(*reader), std::move(video),
+                                                      std::move(*opus), std::move(*opus_rtp)));
 }
 
 StatusOr<std::unique_ptr<PacketSource>> make_synth_source(const ParticipantInput& in, int participant, int64_t end_us) {
@@ -368,23 +334,13 @@ StatusOr<std::unique_ptr<PacketSource>> make_synth_source(const ParticipantInput
     if (!s.ok()) return s.status();
     as = std::move(*s);
   }
-  video::VideoEncoderConfig vc;
-  vc.codec = video::VideoCodec::kVp8;
-  vc.width = 640;
-  vc.height = 360;
-  vc.fps = 30;
-  vc.bitrate_bps = 400000;
-  auto enc = video::VideoEncoder::create(vc);
-  if (!enc.ok()) return enc.status();
-  auto vp = VideoPacketizer::create(video::VideoCodec::kVp8, kVp8Pt, participant_ssrc(participant, 2));
-  if (!vp.ok()) return vp.status();
-  auto oenc = opus_encoder();
-  if (!oenc.ok()) return oenc.status();
-  auto opus = std::make_unique<OpusPacketizer>(std::move(*oenc), participant_ssrc(participant, 1));
+  auto video = video_sender(participant, VideoCodec::kVp8, true);
+  if (!video.ok()) return video.status();
+  auto opus = opus_sender(participant, true);
+  if (!opus.ok()) return opus.status();
   const int64_t start = static_cast<int64_t>(in.join_at_s * 1e6);
   return std::unique_ptr<PacketSource>(new SynthSource(participant, start, end_us, std::move(vs), std::move(as),
-                                                       std::move(*enc), std::move(*vp), std::move(opus), in.audio,
-                                                       in.video));
+                                                       std::move(*video), std::move(*opus), in.audio, in.video));
 }
 
 StatusOr<CaptureScan> scan_capture(const PcapInput& in) {
@@ -400,7 +356,7 @@ StatusOr<CaptureScan> scan_capture(const PcapInput& in) {
     if (!more.ok()) return more.status();
     if (!*more) break;
     if (in.udp_port && p.dst.port != *in.udp_port) continue;
-    rtp::RtpPacketView v;
+    RtpPacketInfo v;
     if (!is_rtp(p.payload, &v)) continue;
     ++rtp_packets;
     if (in.payload_type && v.payload_type != *in.payload_type) continue;
@@ -438,27 +394,34 @@ StatusOr<std::unique_ptr<PacketSource>> make_leg_voice_source(const LegInput& le
     if (!r.ok()) return r.status();
     pcm = std::move(*r);
   }
-  audio::EncoderConfig ec;
-  ec.codec = session::to_engine(c.audio_codec);
-  auto enc = audio::make_audio_encoder(ec);
-  if (!enc.ok()) return enc.status();
-  auto rs = audio::Resampler::create(48000, (*enc)->sample_rate_hz());
-  if (!rs.ok()) return rs.status();
+  PeerSenderConfig vc;
+  vc.audio_codec = c.audio_codec;
+  vc.input_sample_rate_hz = 48000;
+  vc.payload_type = c.audio_payload_type;
+  vc.ssrc = 0x5A5A0001u;
+  vc.first_sequence_number = 1;
+  auto voice = PeerSender::create(vc);
+  if (!voice.ok()) return voice.status();
   return std::unique_ptr<PacketSource>(
-      new LegVoiceSource(c, std::move(pcm), leg.synth_tone_hz, end_us, std::move(*enc), std::move(*rs)));
+      new LegVoiceSource(c, std::move(pcm), leg.synth_tone_hz, end_us, std::move(*voice)));
 }
 
 StatusOr<std::unique_ptr<PacketSource>> make_key_press_source(const LegConfig& leg, const std::string& digits,
                                                                int64_t at_us) {
   if (leg.telephone_event_payload_type < 0) return invalid_argument("press_dtmf: the leg has no telephone-event");
-  dtmf::Rfc4733SenderConfig sc;
-  sc.payload_type = static_cast<uint8_t>(leg.telephone_event_payload_type);
-  sc.clock_rate_hz = static_cast<uint32_t>(leg.telephone_event_clock_hz);
-  sc.ssrc = 0x5A5A0002u;  // a separate SSRC for events, as some phones do
-  auto tx = dtmf::Rfc4733Sender::create(sc);
-  if (!tx.ok()) return tx.status();
-  if (Status st = tx->play(digits); !st.ok()) return st;
-  return std::unique_ptr<PacketSource>(new KeyPressSource(std::move(*tx), at_us, sc.clock_rate_hz));
+  PeerSenderConfig kc;
+  kc.audio_codec = leg.audio_codec;
+  kc.encode = false;
+  kc.payload_type = static_cast<uint8_t>(leg.telephone_event_payload_type);
+  kc.telephone_event_payload_type = leg.telephone_event_payload_type;
+  kc.clock_rate_hz = leg.telephone_event_clock_hz;
+  kc.ssrc = 0x5A5A0002u;  // a separate SSRC for events, as some phones do
+  kc.first_sequence_number = 3000;
+  auto keys = PeerSender::create(kc);
+  if (!keys.ok()) return keys.status();
+  if (Status st = (*keys)->play_dtmf(digits); !st.ok()) return st;
+  return std::unique_ptr<PacketSource>(
+      new KeyPressSource(std::move(*keys), at_us, static_cast<uint32_t>(leg.telephone_event_clock_hz)));
 }
 
 void Impairer::apply(std::vector<TimedPacket>& in, std::vector<TimedPacket>& out) {

@@ -5,21 +5,15 @@
 
 #include <cstdint>
 #include <memory>
-#include <optional>
 #include <random>
 #include <string>
 #include <vector>
 
-#include "audio_codec/codec.h"
-#include "audio_dsp/resampler.h"
 #include "sipmix/session.h"
+#include "tests/support/pcap.h"
 #include "tools/replay/manifest.h"
 #include "tools/replay/media_reader.h"
-#include "tests/support/pcap.h"
 #include "tools/replay/synth.h"
-#include "rtp_payload/h264_packetizer.h"
-#include "video_codec/video_encoder.h"
-#include "rtp_payload/vp8_packetizer.h"
 
 namespace sipmix::replay {
 
@@ -52,33 +46,6 @@ class PacketSource {
   virtual void on_keyframe_request() {}
   // The participant this source sends for (-1: the SIP leg).
   virtual int participant() const { return -1; }
-};
-
-// Stamps RTP headers for one outgoing stream.
-class RtpStamper {
- public:
-  RtpStamper(uint8_t payload_type, uint32_t ssrc, uint16_t first_seq = 1) : pt_(payload_type), ssrc_(ssrc), seq_(first_seq) {}
-  std::vector<uint8_t> packet(uint32_t timestamp, std::span<const uint8_t> payload, bool marker = false);
-
- private:
-  uint8_t pt_;
-  uint32_t ssrc_;
-  uint16_t seq_;
-};
-
-// Encodes video frames to RTP (VP8 or H.264) for a generated or decoded source.
-class VideoPacketizer {
- public:
-  static StatusOr<std::unique_ptr<VideoPacketizer>> create(video::VideoCodec codec, uint8_t payload_type,
-                                                           uint32_t ssrc);
-  // Appends the RTP packets of one encoded frame taken at `t_us`.
-  void packetize(std::span<const uint8_t> frame, int64_t t_us, int participant, std::vector<TimedPacket>& out);
-
- private:
-  VideoPacketizer() = default;
-  std::optional<video::h264::Packetizer> h264_;
-  std::optional<video::vp8::Packetizer> vp8_;
-  video::RtpPacketList list_;
 };
 
 // A participant's media file: Opus, VP8 and H.264 pass through; other audio

@@ -17,7 +17,7 @@ constexpr Rgb kPalette[12] = {
     {190, 60, 130}, {100, 120, 30}, {90, 90, 90},   {160, 90, 40},  {60, 40, 120},  {30, 110, 110},
 };
 
-void fill_rect(const video::I420MutableView& f, int x, int y, int w, int h, Yuv c) {
+void fill_rect(const MutablePictureView& f, int x, int y, int w, int h, Yuv c) {
   const int x0 = std::clamp(x, 0, f.width), x1 = std::clamp(x + w, 0, f.width);
   const int y0 = std::clamp(y, 0, f.height), y1 = std::clamp(y + h, 0, f.height);
   if (x1 <= x0 || y1 <= y0) return;
@@ -37,8 +37,8 @@ VideoSynth::VideoSynth(int participant, std::string label, int width, int height
     : participant_(participant), label_(std::move(label)), background_(participant_colour(participant)),
       bg_yuv_(rgb_to_yuv(background_)), frame_(std::max(2, (width + 1) & ~1), std::max(2, (height + 1) & ~1)) {}
 
-video::I420View VideoSynth::render(int64_t frame_index) {
-  const video::I420MutableView f = frame_.mutable_view();
+PictureView VideoSynth::render(int64_t frame_index) {
+  const MutablePictureView f = frame_.mutable_view();
   const int w = f.width, h = f.height;
   fill_rect(f, 0, 0, w, h, bg_yuv_);
   const Yuv white = rgb_to_yuv({255, 255, 255});

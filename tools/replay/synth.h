@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "base/i420.h"
+#include "sipmix/picture.h"
 #include "sipmix/status.h"
 #include "tools/replay/font.h"
 #include "tools/replay/picture.h"
@@ -31,7 +31,7 @@ class VideoSynth {
 
   // Draws frame `frame_index` (the bar's position and the counter follow it)
   // and returns a view of it, valid until the next call.
-  video::I420View render(int64_t frame_index);
+  PictureView render(int64_t frame_index);
   int participant() const { return participant_; }
   Rgb background() const { return background_; }
   int width() const { return frame_.width(); }
@@ -42,7 +42,7 @@ class VideoSynth {
   std::string label_;
   Rgb background_;
   Yuv bg_yuv_;
-  video::I420Buffer frame_;
+  Picture frame_;
 };
 
 class AudioSynth {

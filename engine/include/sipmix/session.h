@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "sipmix/clock.h"
+#include "sipmix/picture.h"  // PictureView
 #include "sipmix/status.h"
 
 namespace sipmix {
@@ -129,15 +130,6 @@ struct Event {
   std::string cause;     // kMuteChanged: "dtmf" or "moderator"
   char digit = 0;        // kDigit
   int duration_ms = 0;   // kDigit
-};
-
-// An 8-bit I420 picture borrowed for the length of a call.
-struct PictureView {
-  const uint8_t* y = nullptr;
-  const uint8_t* u = nullptr;
-  const uint8_t* v = nullptr;
-  int stride_y = 0, stride_u = 0, stride_v = 0;
-  int width = 0, height = 0;  // luma; chroma planes are (width + 1) / 2 by (height + 1) / 2
 };
 
 class SessionSink {
