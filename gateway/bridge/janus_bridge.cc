@@ -275,7 +275,9 @@ void JanusBridge::forward_locked(Room& room, const janus::Publisher& p) {
       continue;
     }
     sc.payload_type = static_cast<uint8_t>(janus::janus_default_pt(st.codec));
-    auto fs = manager_->add_forwarded_stream(sid, sc, config_.janus_media_ip);
+    // Janus forwards from its host's route to us, which need not be the
+    // address of its API: latch on the first packet, from wherever.
+    auto fs = manager_->add_forwarded_stream(sid, sc, "");
     if (!fs.ok()) {
       log_line("", "session " + sid + ": publisher " + p.id + " stream " + st.mid + ": " + fs.status().message());
       continue;
@@ -298,8 +300,9 @@ void JanusBridge::forward_locked(Room& room, const janus::Publisher& p) {
   }
   for (const auto& f : *fw) {
     if (f.local_rtcp_port == 0) continue;
+    // Janus 1.1.2 names a forwarder by its port, not its mid.
     for (size_t i = 0; i < targets.size(); ++i)
-      if (targets[i].mid == f.mid)
+      if (targets[i].port == f.port)
         (void)manager_->set_stream_feedback(*feed.streams[i], config_.janus_media_ip, f.local_rtcp_port);
   }
   feed.forwarders = std::move(*fw);

@@ -88,7 +88,7 @@ struct ForwardTarget {
 struct Forwarder {
   uint32_t stream_id = 0;  // for stop_rtp_forward
   MediaType type = MediaType::kAudio;
-  std::string mid;
+  std::string mid;  // empty from Janus 1.1.2, whose reply names no mid: match by port
   std::string host;
   uint16_t port = 0;
   uint16_t local_rtcp_port = 0;  // send PLI/FIR here (video with rtcp_port)

@@ -478,13 +478,14 @@ StatusOr<std::shared_ptr<ForwardedStream>> CallManager::add_forwarded_stream(con
                                                                              const StreamConfig& config,
                                                                              const std::string& source_ip,
                                                                              int timeout_ms) {
-  const uint32_t ip = ipv4_host_order(source_ip);
-  if (ip == 0) return invalid_argument("source_ip: must be an IPv4 address");
+  const uint32_t ip = source_ip.empty() ? 0 : ipv4_host_order(source_ip);
+  if (!source_ip.empty() && ip == 0) return invalid_argument("source_ip: must be an IPv4 address or empty");
   auto transport = LegTransport::create(&ports_, false);
   if (!transport.ok()) return transport.status();
   std::shared_ptr<LegTransport> t = std::move(*transport);
   t->set_remote(ip, 0, 0, 0, 0, 0);  // latch on the first packet from source_ip
-  t->set_sending(true);               // for its feedback
+  if (ip == 0) t->accept_any_source();  // ... or from anywhere
+  t->set_sending(true);                 // for its feedback
   {
     std::lock_guard<std::mutex> lock(rx_mu_);
     if (!receiver_) return unavailable("call layer is shutting down");
@@ -503,7 +504,7 @@ StatusOr<std::shared_ptr<ForwardedStream>> CallManager::add_forwarded_stream(con
 Status CallManager::set_stream_feedback(const ForwardedStream& stream, const std::string& ip, uint16_t rtcp_port) {
   const uint32_t a = ipv4_host_order(ip);
   if (a == 0) return invalid_argument("ip: must be an IPv4 address");
-  stream.transport_->set_remote(a, 0, rtcp_port, 0, 0, 0);
+  stream.transport_->pin_destination(LegTransport::kAudioRtcp, a, rtcp_port);
   return {};
 }
 

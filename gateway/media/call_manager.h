@@ -128,12 +128,14 @@ class CallManager final : public Calls, private SipListener {
                                                       int timeout_ms = 2000);
   Status remove_stream(const std::shared_ptr<SessionStream>& stream, int timeout_ms = 2000);
 
-  // A stream received on a new socket pair from `source_ip` (packets from
-  // elsewhere are dropped). Waits for the session's worker.
+  // A stream received on a new socket pair, latched on the first packet from
+  // `source_ip` (empty: from any address); packets from elsewhere are dropped.
+  // Waits for the session's worker.
   StatusOr<std::shared_ptr<ForwardedStream>> add_forwarded_stream(const std::string& session_id,
                                                                   const StreamConfig& config,
                                                                   const std::string& source_ip, int timeout_ms = 2000);
-  // Sends the stream's keyframe requests (PLI/FIR) to ip:rtcp_port.
+  // Sends the stream's keyframe requests (PLI/FIR) to ip:rtcp_port, whatever
+  // RTCP arrives from elsewhere.
   Status set_stream_feedback(const ForwardedStream& stream, const std::string& ip, uint16_t rtcp_port);
   // Stops receiving, then removes the stream from its session.
   Status remove_forwarded_stream(const std::shared_ptr<ForwardedStream>& stream, int timeout_ms = 2000);

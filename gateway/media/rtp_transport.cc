@@ -120,7 +120,13 @@ void LegTransport::set_remote(uint32_t ip, uint16_t audio_port, uint16_t audio_r
   }
 }
 
+void LegTransport::pin_destination(Kind k, uint32_t ip, uint16_t port) {
+  dest_[k].store(pack_addr(ip, port), std::memory_order_release);
+  pinned_[k].store(true, std::memory_order_release);
+}
+
 bool LegTransport::admit(Kind k, const sockaddr_in& from) {
+  if (pinned_[k].load(std::memory_order_acquire)) return true;
   const uint64_t src = pack_addr(ntohl(from.sin_addr.s_addr), ntohs(from.sin_port));
   if (latched_[k].load(std::memory_order_acquire)) {
     if (dest_[k].load(std::memory_order_relaxed) == src) return true;
@@ -129,7 +135,7 @@ bool LegTransport::admit(Kind k, const sockaddr_in& from) {
   }
   const uint32_t want = (k == kVideoRtp || k == kVideoRtcp) ? expected_video_ip_.load(std::memory_order_acquire)
                                                             : expected_ip_.load(std::memory_order_acquire);
-  if (want != 0 && packed_ip(src) == want) {
+  if ((want != 0 && packed_ip(src) == want) || (want == 0 && any_source_.load(std::memory_order_acquire))) {
     // Symmetric RTP: answer to where the endpoint really sends from.
     dest_[k].store(src, std::memory_order_release);
     latched_[k].store(true, std::memory_order_release);

@@ -67,6 +67,13 @@ class LegTransport {
   void set_remote(uint32_t ip_host_order, uint16_t audio_port, uint16_t audio_rtcp_port, uint32_t video_ip,
                   uint16_t video_port, uint16_t video_rtcp_port);
   void set_sending(bool on) { sending_.store(on, std::memory_order_relaxed); }
+  // Control thread, before attach: latch on the first packet from any
+  // address (a Janus forwarder: its source address is the host's route to
+  // us, not a negotiated one). Later packets from elsewhere are strangers.
+  void accept_any_source() { any_source_.store(true, std::memory_order_release); }
+  // Control thread: socket kind k sends to ip:port from now on, whatever
+  // arrives on it (admitted from anywhere, it never moves the destination).
+  void pin_destination(Kind k, uint32_t ip_host_order, uint16_t port);
   bool sending() const { return sending_.load(std::memory_order_relaxed); }
 
   // Receive thread: accepts or drops one packet from `from` on socket kind k.
@@ -113,6 +120,8 @@ class LegTransport {
   std::atomic<uint32_t> expected_video_ip_{0};
   std::array<std::atomic<uint64_t>, kKinds> dest_{};
   std::array<std::atomic<bool>, kKinds> latched_{};
+  std::array<std::atomic<bool>, kKinds> pinned_{};
+  std::atomic<bool> any_source_{false};
   std::atomic<bool> sending_{false};
   std::atomic<bool> closed_{false};
   std::atomic<uint64_t> received_{0}, strangers_{0}, sent_{0};

@@ -301,48 +301,69 @@ struct TestPublisher {
   uint64_t frame = 0;
 };
 
+// Feeds the publishers, one socket each. A publisher starts with a keyframe
+// and sends another only when Janus relays a PLI to it (Janus sends them to
+// the address that last sent RTCP to the publisher's rtcp_port), as a
+// browser does: a session that joins late sees video only through the
+// keyframe-request path.
 class Feeder {
  public:
   explicit Feeder(std::vector<TestPublisher>* pubs) : pubs_(pubs) {
-    fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    for (TestPublisher& p : *pubs_) {
+      const int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+      fds_.push_back(fd);
+      // An empty receiver report, so that Janus knows where PLIs go.
+      const uint8_t rr[8] = {0x80, 201, 0, 1, 0x11, 0x22, 0x33, 0x44};
+      send(fd, p.remote.rtcp_port, rr);
+    }
     thread_ = std::thread([this] { run(); });
   }
   ~Feeder() {
     stop_ = true;
     thread_.join();
-    ::close(fd_);
+    for (int fd : fds_) ::close(fd);
   }
+  int plis() const { return plis_.load(); }
 
  private:
-  void send(uint16_t port, std::span<const uint8_t> p) {
+  static void send(int fd, uint16_t port, std::span<const uint8_t> p) {
     sockaddr_in to{};
     to.sin_family = AF_INET;
     to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     to.sin_port = htons(port);
-    ::sendto(fd_, p.data(), p.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
+    ::sendto(fd, p.data(), p.size(), 0, reinterpret_cast<sockaddr*>(&to), sizeof to);
   }
   void run() {
     int64_t next = now_ms();
     const int64_t t0 = next;
     uint64_t tick = 0;
+    uint8_t in[1500];
     while (!stop_) {
       std::this_thread::sleep_until(std::chrono::steady_clock::time_point(std::chrono::milliseconds(next)));
       next += 20;
-      for (TestPublisher& p : *pubs_) {
+      for (size_t i = 0; i < pubs_->size(); ++i) {
+        TestPublisher& p = (*pubs_)[i];
+        for (ssize_t n; (n = ::recv(fds_[i], in, sizeof in, 0)) >= 12;) {
+          if (in[1] == 206 && (in[0] & 0x1f) == 1) {  // RTCP PSFB, FMT 1: PLI
+            p.video->request_keyframe();
+            ++plis_;
+          }
+        }
         const double hz = p.spec.tone_hz;
         const auto pcm = sipmix::testing::sine(hz, -20, 48000, 960, 2 * M_PI * hz * static_cast<double>(p.frame) * 0.02);
         ++p.frame;
-        send(p.remote.port, p.audio->audio_packet(pcm));
+        send(fds_[i], p.remote.port, p.audio->audio_packet(pcm));
         if (tick % 4 == 0) {  // 12.5 frames a second
           p.video->fill_picture(p.spec.y, p.spec.u, p.spec.v);
-          for (auto pkt : p.video->video_packets((now_ms() - t0) * 1000)) send(p.remote.port, pkt);
+          for (auto pkt : p.video->video_packets((now_ms() - t0) * 1000)) send(fds_[i], p.remote.port, pkt);
         }
       }
       ++tick;
     }
   }
   std::vector<TestPublisher>* pubs_;
-  int fd_ = -1;
+  std::vector<int> fds_;
+  std::atomic<int> plis_{0};
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
@@ -434,7 +455,7 @@ class BridgeJanus : public ::testing::Test {
       v.width = 320;
       v.height = 240;
       v.fps = 12;
-      v.keyframe_interval_s = 1;  // the test's publishers do not take PLIs
+      v.keyframe_interval_s = 3600;  // keyframes only on request (the Feeder's PLIs)
       p.video = std::move(*sipmix::testing::FakePeer::create(v));
       pubs_.push_back(std::move(p));
     }
@@ -650,6 +671,7 @@ TEST_F(BridgeJanus, VideoDialShowsThePublishersTilesAndTheirTonesButNotItsOwn) {
   }
   EXPECT_GT(red, 160 * 90 / 10) << "alice's red tile is missing";
   EXPECT_GT(blue, 160 * 90 / 10) << "bob's blue tile is missing";
+  EXPECT_GE(feeder_->plis(), 2) << "the session's keyframe requests never reached the publishers";
 
   auto r = cli().Delete(path("/connection/" + d.connection_id), auth());
   ASSERT_TRUE(r && r->status == 204) << (r ? r->body : "");
