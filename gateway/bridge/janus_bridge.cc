@@ -277,7 +277,7 @@ void JanusBridge::forward_locked(Room& room, const janus::Publisher& p) {
     sc.payload_type = static_cast<uint8_t>(janus::janus_default_pt(st.codec));
     // Janus forwards from its host's route to us, which need not be the
     // address of its API: latch on the first packet, from wherever.
-    auto fs = manager_->add_forwarded_stream(sid, sc, "");
+    auto fs = manager_->add_forwarded_stream(sid, sc, "", /*timeout_ms=*/5000);
     if (!fs.ok()) {
       log_line("", "session " + sid + ": publisher " + p.id + " stream " + st.mid + ": " + fs.status().message());
       continue;
