@@ -334,6 +334,9 @@ bool RestServer::route_connection(const httplib::Request& req, const std::string
 bool RestServer::route_session(const httplib::Request& req, const std::string& body, httplib::Response& res,
                                const std::string& session_id) {
   if (registry_ == nullptr || req.has_header(kForwardedHeader)) return false;
+  // A session's legs are all on its owner: a node with one of them is it
+  // (and answers without Redis, degraded mode included).
+  if (calls_ != nullptr && !calls_->calls_in_session(session_id).empty()) return false;
   auto route = registry_->session_owner(session_id);
   if (!route.ok()) {
     reply_error(res, 503, route.status().message());

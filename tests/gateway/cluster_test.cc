@@ -456,6 +456,13 @@ TEST_F(Cluster, RedisRestartDropsNoCallAndTheNodesRebuildTheRegistry) {
   int status = 0;
   EXPECT_FALSE(dial(0, dialed[0].session, false, &status));
   EXPECT_EQ(status, 503);
+  // The owner still acts on its own calls.
+  const Dialed& first = dialed[0];
+  auto mute = client(index_of(first.node))
+                  .Post("/v2/project/" + std::string(kProject) + "/session/" + first.session + "/mute", auth(),
+                        json{{"active", false}}.dump(), "application/json");
+  ASSERT_TRUE(mute);
+  EXPECT_EQ(mute->status, 200) << mute->body;
   std::this_thread::sleep_for(std::chrono::seconds(2));
   redis_.start();  // empty
   ASSERT_TRUE(eventually(
