@@ -12,6 +12,7 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
 #include "gateway/rest/jwt.h"
 #include "tests/gateway/cluster_support.h"
@@ -95,6 +96,32 @@ class CallbackReceiver {
   std::vector<json> events_;
 };
 
+// One RTP stream in a capture, from tshark's rtp,streams.
+struct RtpStream {
+  int src_port = 0;
+  long packets = 0;
+  long lost = 0;
+};
+
+// The RTP streams toward `dst_port` in the capture at `pcap`.
+std::vector<RtpStream> rtp_streams(const std::string& pcap, int dst_port) {
+  const std::string out_path = pcap + ".streams";
+  const std::string cmd = std::string(SIPMIX_TSHARK) + " -r " + pcap + " -d udp.port==" + std::to_string(dst_port) +
+                          ",rtp -q -z rtp,streams > " + out_path + " 2>/dev/null";
+  std::vector<RtpStream> out;
+  if (std::system(cmd.c_str()) != 0) return out;
+  std::istringstream lines(read_text(out_path));
+  for (std::string line; std::getline(lines, line);) {
+    // Start End SrcIP SrcPort DstIP DstPort SSRC Payload Pkts Lost (pct) ...
+    std::istringstream f(line);
+    std::vector<std::string> w;
+    for (std::string t; f >> t;) w.push_back(t);
+    if (w.size() < 11 || w[5] != std::to_string(dst_port) || w[10].empty() || w[10][0] != '(') continue;
+    out.push_back(RtpStream{std::atoi(w[3].c_str()), std::atol(w[8].c_str()), std::atol(w[9].c_str())});
+  }
+  return out;
+}
+
 struct Dialed {
   std::string session, connection, stream, node;
 };
@@ -147,8 +174,10 @@ class Cluster : public ::testing::Test {
     ASSERT_TRUE(eventually([&] { return read_text(dir_ + "/kamailio.log").find("INFO") != std::string::npos; }, 5000));
   }
 
+  static int rtp_base_of(int i) { return 30000 + i * 400 + (getpid() % 20) * 1200 % 20000; }
+
   std::vector<std::string> node_args(int i) {
-    const int rtp_base = 30000 + i * 400 + (getpid() % 20) * 1200 % 20000;
+    const int rtp_base = rtp_base_of(i);
     return {"--http", "127.0.0.1:" + std::to_string(http_ports_[i]),
             "--sip", "127.0.0.1:" + std::to_string(sip_ports_[i]),
             "--rtp-ports", std::to_string(rtp_base) + "-" + std::to_string(rtp_base + 399),
@@ -194,12 +223,13 @@ class Cluster : public ::testing::Test {
   // A sipp UAS that answers `calls` calls (PCMU) and echoes their RTP.
   void start_uas(int calls) {
     uas_port_ = free_port(SOCK_DGRAM);
+    uas_media_port_ = free_port(SOCK_DGRAM) & ~1;
     uas_ = std::make_unique<Process>(
         SIPMIX_SIPP,
         std::vector<std::string>{"-sf", std::string(SIPMIX_SOURCE_DIR) + "/tests/gateway/sipp/uas_answer_many_rr.xml",
                                  "-i", "127.0.0.1", "-p", std::to_string(uas_port_), "-m", std::to_string(calls),
                                  "-nostdin", "-timeout", "170", "-timeout_error", "-mi", "127.0.0.1", "-mp",
-                                 std::to_string(free_port(SOCK_DGRAM) & ~1), "-rtp_echo",
+                                 std::to_string(uas_media_port_), "-rtp_echo",
                                  "-trace_err", "-error_file", dir_ + "/sipp-errors.log", "-trace_screen", "-screen_file",
                                  dir_ + "/sipp-screen.log", "-trace_msg", "-message_file", dir_ + "/sipp-messages.log"},
         dir_ + "/sipp.log");
@@ -249,6 +279,7 @@ class Cluster : public ::testing::Test {
   CallbackReceiver callbacks_;
   int kamailio_port_ = 0;
   int uas_port_ = 0;
+  int uas_media_port_ = 0;
   std::vector<int> http_ports_, sip_ports_;
   std::unique_ptr<Process> kamailio_, uas_;
   std::vector<std::unique_ptr<Process>> nodes_;
@@ -377,6 +408,12 @@ TEST_F(Cluster, KilledNodesCallsEndWith703AndNewDialsGoToLivingNodes) {
   for (const Dialed& d : dialed) ASSERT_TRUE(eventually([&] { return callbacks_.has_state(d.connection, "ACTIVE"); }, 15000));
   const std::string victim = dialed[0].node;
   const int v = index_of(victim);
+  // The RTP the nodes send the UAS, over the window of the kill and the reaping.
+  const std::string pcap = dir_ + "/rtp.pcapng";
+  Process capture(SIPMIX_DUMPCAP, {"-q", "-i", "lo", "-f", "udp dst port " + std::to_string(uas_media_port_), "-w", pcap},
+                  dir_ + "/dumpcap.log");
+  ASSERT_TRUE(eventually([&] { return std::filesystem::exists(pcap); }, 5000)) << read_text(dir_ + "/dumpcap.log");
+  std::this_thread::sleep_for(std::chrono::milliseconds(500));
   const auto killed_at = std::chrono::steady_clock::now();
   nodes_[v]->signal(SIGKILL);
   nodes_[v]->wait_exit(5000);
@@ -401,6 +438,28 @@ TEST_F(Cluster, KilledNodesCallsEndWith703AndNewDialsGoToLivingNodes) {
     EXPECT_EQ(state_via(living, d), "ACTIVE");
   }
   EXPECT_EQ(redis_.integer({"SISMEMBER", "nodes", victim}), 0);
+  // Over the same window the living nodes' media went on without a gap:
+  // one stream per call, no packet lost, about 50 packets a second throughout.
+  const double window_s =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - killed_at).count() + 0.5;
+  capture.signal(SIGTERM);
+  capture.wait_exit(5000);
+  std::map<int, std::vector<RtpStream>> streams_of_node;
+  for (const RtpStream& st : rtp_streams(pcap, uas_media_port_)) {
+    for (int i = 0; i < kNodes; ++i) {
+      if (st.src_port >= rtp_base_of(i) && st.src_port < rtp_base_of(i) + 400) streams_of_node[i].push_back(st);
+    }
+  }
+  for (int i = 0; i < kNodes; ++i) {
+    if (i == v) continue;
+    size_t calls_here = 0;
+    for (const Dialed& d : live_calls) calls_here += index_of(d.node) == i;
+    ASSERT_EQ(streams_of_node[i].size(), calls_here) << "gw" << i;
+    for (const RtpStream& st : streams_of_node[i]) {
+      EXPECT_EQ(st.lost, 0) << "gw" << i << " port " << st.src_port;
+      EXPECT_GE(st.packets, static_cast<long>(50 * (window_s - 1.0) * 0.9)) << "gw" << i << " over " << window_s << " s";
+    }
+  }
   // New dials, also into the dead node's session, land on living nodes.
   std::vector<std::string> targets = {dead_calls[0].session, create_session(living), create_session(living)};
   for (const std::string& sid : targets) {
