@@ -6,16 +6,22 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
-#include <future>
 #include <nlohmann/json.hpp>
 
 #include "gateway/core/log.h"
 
 namespace sipmix::gw {
 
+// A query posted to the registry thread. The thread runs `fn` holding `mu`,
+// and skips it once the poster has given up (`abandoned`), so a job never
+// touches the stack of a caller that has returned.
 struct RegistryJob {
   std::function<void(redisContext*)> fn;
-  std::promise<bool> done;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool done = false;       // guarded by mu
+  bool ok = false;         // guarded by mu
+  bool abandoned = false;  // guarded by mu
 };
 
 namespace {
@@ -296,15 +302,20 @@ void Registry::post_job(Job fn) {
 bool Registry::run_job(Job fn) {
   auto job = std::make_shared<RegistryJob>();
   job->fn = std::move(fn);
-  std::future<bool> done = job->done.get_future();
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_ || !thread_.joinable()) return false;
     jobs_.push_back(job);
   }
   cv_.notify_all();
-  if (done.wait_for(std::chrono::milliseconds(config_.query_timeout_ms)) != std::future_status::ready) return false;
-  return done.get();
+  std::unique_lock<std::mutex> lock(job->mu);
+  // A job already running holds job->mu: this waits for its end (bounded by
+  // the Redis I/O timeout); one not started yet is abandoned.
+  if (!job->cv.wait_for(lock, std::chrono::milliseconds(config_.query_timeout_ms), [&] { return job->done; })) {
+    job->abandoned = true;
+    return false;
+  }
+  return job->ok;
 }
 
 namespace {
@@ -671,6 +682,8 @@ void Registry::loop() {
       }
     }
     if (job) {
+      std::lock_guard<std::mutex> job_lock(job->mu);
+      if (job->abandoned) continue;
       bool ok = ensure_connected();
       if (ok) {
         job->fn(ctx_);
@@ -681,7 +694,9 @@ void Registry::loop() {
           connected_.store(true);
         }
       }
-      job->done.set_value(ok);
+      job->ok = ok;
+      job->done = true;
+      job->cv.notify_all();
       continue;
     }
     if (steady_ms() < next_beat_ms) continue;
