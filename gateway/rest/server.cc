@@ -709,6 +709,11 @@ void RestServer::handle_metrics(httplib::Response& res) {
   line("# HELP sipmix_call_layer_available 1 when this build has a call layer.");
   line("# TYPE sipmix_call_layer_available gauge");
   line(std::string("sipmix_call_layer_available ") + (calls_ != nullptr ? "1" : "0"));
+  if (registry_ != nullptr) {
+    line("# HELP sipmix_registry_connected 1 while the cluster registry (Redis) answers; 0: degraded, no new dials.");
+    line("# TYPE sipmix_registry_connected gauge");
+    line(std::string("sipmix_registry_connected ") + (registry_->connected() ? "1" : "0"));
+  }
   if (calls_ != nullptr) calls_->append_metrics(out);
   res.status = 200;
   res.set_content(out, "text/plain; version=0.0.4");

@@ -512,9 +512,25 @@ TEST_F(Cluster, RedisRestartDropsNoCallAndTheNodesRebuildTheRegistry) {
 
   redis_.stop();
   // Degraded: calls go on, dials are refused with a clear reason.
-  int status = 0;
-  EXPECT_FALSE(dial(0, dialed[0].session, false, &status));
-  EXPECT_EQ(status, 503);
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto m = client(0).Get("/metrics");
+        return m && m->body.find("sipmix_registry_connected 0") != std::string::npos;
+      },
+      5000));
+  ClientTokenSpec t;
+  t.project_id = kProject;
+  t.secret = kSecret;
+  t.session_id = dialed[0].session;
+  auto refused = client(0).Post("/v2/project/" + std::string(kProject) + "/dial", auth(),
+                                json{{"sessionId", dialed[0].session},
+                                     {"token", *mint_client_token(t, now_s())},
+                                     {"sip", {{"uri", "sip:uas@127.0.0.1:" + std::to_string(uas_port_)}}}}
+                                    .dump(),
+                                "application/json");
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 503);
+  EXPECT_NE(refused->body.find("registry (Redis) is unreachable"), std::string::npos) << refused->body;
   // The owner still acts on its own calls.
   const Dialed& first = dialed[0];
   auto mute = client(index_of(first.node))
