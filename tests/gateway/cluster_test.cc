@@ -559,5 +559,40 @@ TEST_F(Cluster, RedisRestartDropsNoCallAndTheNodesRebuildTheRegistry) {
   EXPECT_EQ(again->node, dialed[0].node);
 }
 
+// deploy/kamailio/kamailio.cfg with -A WITH_TLS: customers reach the edge
+// over TLS with the configured certificate.
+TEST(ClusterEdge, KamailioConfigServesTlsTowardCustomers) {
+  const std::string dir = "/tmp/sipmix-edge-" + std::to_string(getpid());
+  std::filesystem::create_directories(dir);
+  const std::string openssl = "cd " + dir +
+                              " && openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 "
+                              "-subj /CN=edge.sipmix.test > openssl.log 2>&1";
+  ASSERT_EQ(std::system(openssl.c_str()), 0) << read_text(dir + "/openssl.log");
+  std::ofstream(dir + "/tls.cfg") << "[server:default]\nmethod = TLSv1.2+\ncertificate = " << dir
+                                  << "/cert.pem\nprivate_key = " << dir << "/key.pem\n";
+  std::ofstream(dir + "/dispatcher.list") << "1 sip:127.0.0.1:5999 0 0 duid=gw1;maxload=10\n";
+  const int udp = free_port(SOCK_DGRAM), tls = free_port();
+  std::string cfg = read_text(std::string(SIPMIX_SOURCE_DIR) + "/deploy/kamailio/kamailio.cfg");
+  for (const auto& [k, v] : std::map<std::string, std::string>{
+           {"@SIP_IP@", "127.0.0.1"}, {"@UDP_PORT@", std::to_string(udp)}, {"@TLS_PORT@", std::to_string(tls)},
+           {"@DIR@", dir}}) {
+    for (size_t p; (p = cfg.find(k)) != std::string::npos;) cfg.replace(p, k.size(), v);
+  }
+  std::ofstream(dir + "/kamailio.cfg") << cfg;
+  {
+    Process kamailio(SIPMIX_KAMAILIO,
+                     {"-f", dir + "/kamailio.cfg", "-A", "WITH_TLS", "-E", "-DD", "-Y", dir, "-w", dir},
+                     dir + "/kamailio.log");
+    const std::string probe = "echo Q | timeout 5 openssl s_client -connect 127.0.0.1:" + std::to_string(tls) +
+                              " -CAfile " + dir + "/cert.pem -verify_return_error > " + dir + "/s_client.log 2>&1";
+    ASSERT_TRUE(eventually([&] { return std::system(probe.c_str()) == 0; }, 10000))
+        << read_text(dir + "/s_client.log") << read_text(dir + "/kamailio.log");
+    const std::string hello = read_text(dir + "/s_client.log");
+    EXPECT_NE(hello.find("CN = edge.sipmix.test"), std::string::npos) << hello;
+    EXPECT_NE(hello.find("Verify return code: 0 (ok)"), std::string::npos) << hello;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace sipmix::gw
