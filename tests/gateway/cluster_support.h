@@ -75,7 +75,14 @@ class Process {
     std::vector<char*> argv = {const_cast<char*>(exe.c_str())};
     for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
     argv.push_back(nullptr);
-    if (posix_spawn(&pid_, exe.c_str(), &fa, nullptr, argv.data(), environ) != 0) pid_ = -1;
+    // Its own process group, so that kill_now() also ends what it forked
+    // (Kamailio's children outlive a SIGKILL of their parent).
+    posix_spawnattr_t attr;
+    posix_spawnattr_init(&attr);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setpgroup(&attr, 0);
+    if (posix_spawn(&pid_, exe.c_str(), &fa, &attr, argv.data(), environ) != 0) pid_ = -1;
+    posix_spawnattr_destroy(&attr);
     posix_spawn_file_actions_destroy(&fa);
   }
   pid_t pid() const { return pid_; }
@@ -90,6 +97,7 @@ class Process {
     int status = 0;
     while (std::chrono::steady_clock::now() < end) {
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        ::kill(-pid_, SIGKILL);  // anything it forked and left behind
         pid_ = -1;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
       }
@@ -98,9 +106,10 @@ class Process {
     kill_now();
     return -1;
   }
+  // SIGKILL to the process and everything in its group.
   void kill_now() {
     if (pid_ <= 0) return;
-    ::kill(pid_, SIGKILL);
+    ::kill(-pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
     pid_ = -1;
   }
