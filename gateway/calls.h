@@ -129,6 +129,10 @@ class Calls {
     }
     return not_found("stream " + stream_id);
   }
+  // Cluster mode: `call` was held by a node that died (the registry's reaper
+  // found it). Remove what it left in the session's side, e.g. its Janus
+  // remote publisher. Must not block. Default: nothing to remove.
+  virtual void remove_dead_leg(const CallInfo& call) { (void)call; }
   // Appends Prometheus text-format lines (packets, loss, jitter, tick time...)
   // to GET /metrics. Default: none.
   virtual void append_metrics(std::string& out) const { (void)out; }

@@ -518,6 +518,20 @@ Status JanusBridge::mute_stream(const std::string& session_id, const std::string
   return result;
 }
 
+void JanusBridge::remove_dead_leg(const CallInfo& call) {
+  post([this, sid = call.session_id, stream = call.ids.stream_id] {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (closing_) return;
+    auto client = client_locked();
+    if (!client.ok()) return;
+    auto vr = janus::VideoRoomSession::open(**client, sid, config_.room);
+    if (!vr.ok()) return;
+    Status s = (*vr)->remove_remote_publisher(stream);
+    log_line("", "session " + sid + ": dead node's leg " + stream + " removed from Janus: " +
+                     (s.ok() ? std::string("ok") : s.message()));
+  });
+}
+
 void JanusBridge::append_metrics(std::string& out) const {
   const JanusBridgeStats s = stats();
   out += "# HELP sipmix_janus_up Whether the gateway holds a Janus session (1) or not (0).\n";

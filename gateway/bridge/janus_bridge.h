@@ -80,6 +80,7 @@ class JanusBridge final : public Calls, private CallObserver {
                       const std::vector<std::string>& excluded_stream_ids) override;
   Status mute_stream(const std::string& session_id, const std::string& stream_id) override;
   void append_metrics(std::string& out) const override;
+  void remove_dead_leg(const CallInfo& call) override;
 
   CallManager& call_manager() { return *manager_; }
   JanusBridgeStats stats() const;

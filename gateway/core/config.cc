@@ -285,6 +285,15 @@ void ConfigFlags::add_to(CLI::App& app) {
   given_["--web-demo-project"] = app.add_option("--web-demo-project", web_demo_project_,
                                                 "Demo mode, off by default: POST /web/token mints short-lived REST "
                                                 "JWTs of this project for pages loaded from loopback");
+  given_["--redis"] = app.add_option("--redis", redis_,
+                                     "Cluster mode: HOST:PORT of the Redis registry shared by every node "
+                                     "(docs/scale-out.md)");
+  given_["--node-id"] = app.add_option("--node-id", node_id_,
+                                       "Cluster mode: this node's id, unique in the cluster ([A-Za-z0-9_.-], at most "
+                                       "64)");
+  given_["--internal-url"] = app.add_option("--internal-url", internal_url_,
+                                            "Cluster mode: http:// URL where other nodes reach this node's REST API "
+                                            "(default: http://<--http>)");
   given_["--drain-timeout"] = app.add_option("--drain-timeout", drain_timeout_s_,
                                              "On SIGTERM/SIGINT, seconds live calls get to end before sipmixd exits "
                                              "(default 30)");
@@ -324,6 +333,13 @@ Status ConfigFlags::apply(Config& c) const {
   if (given("--web-root")) c.web_root = web_root_;
   if (given("--web-janus-url")) c.web_janus_url = web_janus_url_;
   if (given("--web-demo-project")) c.web_demo_project = web_demo_project_;
+  if (given("--redis")) {
+    auto hp = parse_host_port(redis_, "--redis");
+    if (!hp.ok()) return hp.status();
+    c.redis = redis_;
+  }
+  if (given("--node-id")) c.node_id = node_id_;
+  if (given("--internal-url")) c.internal_url = internal_url_;
   struct IntFlag {
     const char* name;
     long lo, hi;
@@ -367,6 +383,13 @@ Status validate_config(const Config& c) {
   }
   if (!c.web_demo_project.empty() && c.projects.count(c.web_demo_project) == 0) {
     return invalid_argument("--web-demo-project: must be one of the configured projects");
+  }
+  if (!c.redis.empty() && c.node_id.empty()) return invalid_argument("--node-id: is required with --redis");
+  if (c.redis.empty() && (!c.node_id.empty() || !c.internal_url.empty())) {
+    return invalid_argument("--node-id, --internal-url: only with --redis (cluster mode)");
+  }
+  if (!c.internal_url.empty() && c.internal_url.rfind("http://", 0) != 0) {
+    return invalid_argument("--internal-url: must be an http:// URL");
   }
   for (const auto& [name, path] : {std::pair{"--tls-ca", &c.tls_ca}, std::pair{"--tls-cert", &c.tls_cert}}) {
     if (path->empty()) continue;

@@ -55,6 +55,10 @@ struct Config {
   std::string web_root = default_web_root();
   std::string web_janus_url;     // Janus URL as browsers reach it (empty: janus_url)
   std::string web_demo_project;  // opt-in: POST /web/token mints short-lived JWTs of this project for loopback pages
+  // Cluster mode (docs/scale-out.md): empty redis means a single node.
+  std::string redis;         // HOST:PORT of the Redis registry
+  std::string node_id;       // this node's id in the registry
+  std::string internal_url;  // where other nodes reach our REST API (empty: http://<http address>)
 };
 
 // "HOST:PORT" with a port 1..65535; `field` names the flag or key in errors.
@@ -75,8 +79,9 @@ class ConfigFlags {
   Status apply(Config& config) const;
 
  private:
-  std::string config_path_, http_, sip_, rtp_ports_, janus_, janus_secret_, janus_admin_key_, janus_room_secret_, callback_url_, tls_ca_, tls_cert_,
-      proxy_, web_root_, web_janus_url_, web_demo_project_;
+  std::string config_path_, http_, sip_, rtp_ports_, janus_, janus_secret_, janus_admin_key_, janus_room_secret_,
+      callback_url_, tls_ca_, tls_cert_, proxy_, web_root_, web_janus_url_, web_demo_project_, redis_, node_id_,
+      internal_url_;
   std::vector<std::string> projects_;
   int max_calls_ = 0, dials_per_second_ = 0, max_call_duration_s_ = 0, media_timeout_s_ = 0,
       drain_timeout_s_ = 0;

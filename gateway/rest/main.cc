@@ -12,11 +12,13 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <mutex>
 #include <string>
 
 #include "gateway/core/config.h"
 #include "gateway/core/log.h"
 #include "gateway/core/make_calls.h"
+#include "gateway/registry/registry.h"
 #include "gateway/rest/callbacks.h"
 #include "gateway/rest/jwt.h"
 #include "gateway/rest/server.h"
@@ -47,19 +49,57 @@ int run_daemon(const Config& config, sigset_t signals) {
   ob.ca_file = config.tls_ca;
   CallbackOutbox outbox(ob);
   outbox.start();
-  std::unique_ptr<Calls> calls = make_calls(config, &outbox);
+  // Cluster mode: the registry learns this node's calls from the call layer's
+  // events on their way to the outbox, and reports a dead node's calls.
+  std::unique_ptr<Registry> registry;
+  std::unique_ptr<RegistryObserver> registry_observer;
+  // The call layer, for the reaper (the registry thread); null before it
+  // exists and once it is going away.
+  std::mutex reap_mu;
+  Calls* reap_calls = nullptr;
+  if (!config.redis.empty()) {
+    RegistryConfig rc;
+    auto hp = parse_host_port(config.redis, "--redis");
+    if (!hp.ok()) return fail(hp.status().message(), 2);
+    rc.host = hp->host;
+    rc.port = hp->port;
+    rc.node_id = config.node_id;
+    rc.internal_url = !config.internal_url.empty()
+                          ? config.internal_url
+                          : "http://" + config.http.host + ":" + std::to_string(config.http.port);
+    rc.capacity = config.max_calls;
+    auto r = Registry::create(rc);
+    if (!r.ok()) return fail(r.status().message(), 2);
+    registry = std::move(*r);
+    registry->set_reap_hook([&](const RegisteredCall& call, const std::string& dead_node) {
+      outbox.on_call_destroyed(call.info, kReasonUnexpected, "node " + dead_node + " stopped unexpectedly");
+      std::lock_guard<std::mutex> lock(reap_mu);
+      if (reap_calls) reap_calls->remove_dead_leg(call.info);  // e.g. its Janus remote publisher
+    });
+    registry->start();
+    registry_observer = std::make_unique<RegistryObserver>(registry.get(), &outbox);
+  }
+  std::unique_ptr<Calls> calls =
+      make_calls(config, registry_observer ? static_cast<CallObserver*>(registry_observer.get()) : &outbox);
+  {
+    std::lock_guard<std::mutex> lock(reap_mu);
+    reap_calls = calls.get();
+  }
   RestServer server(config, calls.get(), &outbox);
+  server.set_registry(registry.get());
   if (sipmix::Status s = server.bind(); !s.ok()) return fail(s.message(), 1);
   server.start();
   log_event(LogLevel::kInfo, "ready", "",
             {{"http", config.http.host + ":" + std::to_string(config.http.port)},
              {"projects", std::to_string(config.projects.size())},
-             {"call_layer", calls ? "yes" : "absent"}});
+             {"call_layer", calls ? "yes" : "absent"},
+             {"node", registry ? config.node_id : "single"}});
 
   int sig = 0;
   sigwait(&signals, &sig);
   log_event(LogLevel::kInfo, "drain.start", "", {{"signal", sig == SIGINT ? "SIGINT" : "SIGTERM"}});
   server.set_draining();
+  if (registry) registry->set_draining();
   if (calls) calls->drain();
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(config.drain_timeout_s);
   const timespec poll{0, 100 * 1000 * 1000};
@@ -69,7 +109,12 @@ int run_daemon(const Config& config, sigset_t signals) {
   const size_t left = server.live_calls();
   log_event(left == 0 ? LogLevel::kInfo : LogLevel::kWarn, "drain.done", "", {{"calls_left", std::to_string(left)}});
   server.stop();
+  {
+    std::lock_guard<std::mutex> lock(reap_mu);
+    reap_calls = nullptr;
+  }
   calls.reset();  // the call layer ends what is left
+  if (registry) registry->stop(/*deregister=*/true);
   outbox.stop(2000);
   log_event(LogLevel::kInfo, "exit", "", {});
   return 0;

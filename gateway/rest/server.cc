@@ -7,6 +7,7 @@
 
 #include "gateway/core/ids.h"
 #include "gateway/core/log.h"
+#include "gateway/registry/registry.h"
 #include "gateway/rest/jwt.h"
 #include "gateway/rest/validate.h"
 #include "gateway/rest/web.h"
@@ -20,6 +21,10 @@ constexpr size_t kHttpThreads = 32;
 constexpr const char* kNoCallLayer = "call layer not available";
 constexpr const char* kNoSession = "The session does not exist.";
 constexpr const char* kNoConnection = "The client specified by the connectionId property is not connected to the session.";
+// Set on a request one node forwards to another: the receiver handles it
+// itself and never forwards it again.
+constexpr const char* kForwardedHeader = "X-Sipmix-Forwarded";
+constexpr const char* kNodeHeader = "X-Sipmix-Node";  // the node that handled the request
 
 int64_t unix_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
@@ -254,6 +259,18 @@ bool RestServer::known_session(httplib::Response& res, const std::string& projec
     return false;
   }
   auto e = sessions_.find(session_id);
+  if (!e && registry_ != nullptr) {
+    // Made through another node: the registry has it.
+    auto r = registry_->find_session(session_id);
+    if (!r.ok()) {
+      reply_error(res, 503, r.status().message());
+      return false;
+    }
+    if (r->has_value()) {
+      e = SessionEntry{(*r)->project_id, (*r)->relayed, (*r)->created_at_ms};
+      sessions_.add(session_id, *e);
+    }
+  }
   if (!e || e->project_id != project) {
     reply_error(res, 404, kNoSession);
     return false;
@@ -272,6 +289,61 @@ bool RestServer::take_dial_token() {
   dial_tokens_at_us_ = now;
   if (dial_tokens_ < 1.0) return false;
   dial_tokens_ -= 1.0;
+  return true;
+}
+
+void RestServer::forward(const httplib::Request& req, const std::string& body, httplib::Response& res,
+                         const NodeInfo& node) {
+  httplib::Client cli(node.internal_url);
+  cli.set_connection_timeout(2);
+  cli.set_read_timeout(10);
+  httplib::Headers headers = {{kForwardedHeader, registry_->node_id()}};
+  for (const char* h : {"X-OPENTOK-AUTH", "X-VONAGE-AUTH", "Authorization"}) {
+    if (req.has_header(h)) headers.emplace(h, req.get_header_value(h));
+  }
+  std::string content_type = req.get_header_value("Content-Type");
+  if (content_type.empty()) content_type = "application/json";
+  httplib::Result r = req.method == "GET"      ? cli.Get(req.path, headers)
+                      : req.method == "DELETE" ? cli.Delete(req.path, headers, body, content_type)
+                                               : cli.Post(req.path, headers, body, content_type);
+  if (!r) {
+    log_event(LogLevel::kWarn, "forward.failed", "", {{"node", node.id}, {"path", req.path}});
+    return reply_error(res, 503, "the node that holds this request's call (" + node.id + ") cannot be reached");
+  }
+  res.status = r->status;
+  for (const char* h : {"X-Sipmix-Call-Id", "Retry-After", kNodeHeader}) {
+    if (r->has_header(h)) res.set_header(h, r->get_header_value(h));
+  }
+  if (!r->body.empty()) res.set_content(r->body, r->get_header_value("Content-Type"));
+}
+
+bool RestServer::route_connection(const httplib::Request& req, const std::string& body, httplib::Response& res,
+                                  const std::string& session_id, const std::string& connection_id) {
+  if (registry_ == nullptr || req.has_header(kForwardedHeader)) return false;
+  if (calls_ != nullptr && calls_->find(session_id, connection_id)) return false;
+  auto route = registry_->connection_owner(connection_id);
+  if (!route.ok()) {
+    reply_error(res, 503, route.status().message());
+    return true;
+  }
+  if (route->kind != Route::Kind::kRemote) return false;  // here, or nowhere: answered here (404)
+  forward(req, body, res, route->node);
+  return true;
+}
+
+bool RestServer::route_session(const httplib::Request& req, const std::string& body, httplib::Response& res,
+                               const std::string& session_id) {
+  if (registry_ == nullptr || req.has_header(kForwardedHeader)) return false;
+  // A session's legs are all on its owner: a node with one of them is it
+  // (and answers without Redis, degraded mode included).
+  if (calls_ != nullptr && !calls_->calls_in_session(session_id).empty()) return false;
+  auto route = registry_->session_owner(session_id);
+  if (!route.ok()) {
+    reply_error(res, 503, route.status().message());
+    return true;
+  }
+  if (route->kind != Route::Kind::kRemote) return false;
+  forward(req, body, res, route->node);
   return true;
 }
 
@@ -366,6 +438,26 @@ void RestServer::handle_dial(const httplib::Request& req, httplib::Response& res
   auto t = verify_client_token(token, project, config_.projects.at(project), d.session_id, unix_s());
   if (!t.ok()) return reply_error(res, 400, t.status().message());
   d.connection_data = t->connection_data;
+  std::optional<Registry::MuteState> mute;
+  if (registry_ != nullptr) {
+    // Every leg of a session runs on the node holding its lease; a new
+    // session goes to the least-loaded live node. A forwarded dial was
+    // routed here: it runs here or nowhere.
+    const bool forwarded = req.has_header(kForwardedHeader);
+    auto route = registry_->route_session_for_dial(d.session_id, forwarded);
+    if (!route.ok()) return reply_error(res, 503, route.status().message());
+    if (route->kind == Route::Kind::kRemote) {
+      if (forwarded) {
+        return reply_error(res, 503, "the session moved to node " + route->node.id + " meanwhile; retry the dial");
+      }
+      --dials_rejected_;  // counted by the node that takes it
+      return forward(req, body, res, route->node);
+    }
+    res.set_header(kNodeHeader, registry_->node_id());
+    auto m = registry_->session_mute(d.session_id);
+    if (!m.ok()) return reply_error(res, 503, m.status().message());
+    mute = *m;
+  }
   if (live_calls() >= static_cast<size_t>(config_.max_calls)) {
     return reply_error(res, 503, "sipmixd is at its limit of " + std::to_string(config_.max_calls) + " calls");
   }
@@ -378,6 +470,11 @@ void RestServer::handle_dial(const httplib::Request& req, httplib::Response& res
   if (Status s = calls_->dial(ids, d); !s.ok()) {
     log_event(LogLevel::kWarn, "dial.refused", ids.id, {{"reason", s.message()}});
     return reply_status(res, s, kNoSession);
+  }
+  if (mute && mute->active &&
+      std::find(mute->excluded.begin(), mute->excluded.end(), ids.stream_id) == mute->excluded.end()) {
+    // The session's force mute, set through any node, covers streams that join later.
+    (void)calls_->force_mute(d.session_id, ids.connection_id, true);
   }
   --dials_rejected_;
   ++dials_accepted_;
@@ -427,6 +524,7 @@ void RestServer::handle_session_create(const httplib::Request& req, httplib::Res
     }
   }
   sessions_.add(sid, e);
+  if (registry_ != nullptr) registry_->add_session(sid, e.project_id, e.relayed, e.created_at_ms);
   log_event(LogLevel::kInfo, "session.created", "", {{"session", sid}, {"project", *project},
                                                      {"relayed", relayed ? "true" : "false"}});
   reply_json(res, 200,
@@ -442,6 +540,7 @@ void RestServer::handle_delete_connection(const httplib::Request& req, httplib::
   if (!authorize(req, res, project)) return;
   if (Status s = validate_id(cid, "connectionId"); !s.ok()) return reply_error(res, 400, s.message());
   if (!known_session(res, project, sid)) return;
+  if (route_connection(req, "", res, sid, cid)) return;
   if (calls_ == nullptr) return reply_error(res, 404, kNoConnection);
   if (Status s = calls_->hang_up(sid, cid); !s.ok()) return reply_status(res, s, kNoConnection);
   log_event(LogLevel::kInfo, "hang_up.requested", "", {{"session", sid}, {"connection", cid}});
@@ -453,6 +552,7 @@ void RestServer::handle_get_connection(const httplib::Request& req, httplib::Res
   if (!authorize(req, res, project)) return;
   if (Status s = validate_id(cid, "connectionId"); !s.ok()) return reply_error(res, 400, s.message());
   if (!known_session(res, project, sid)) return;
+  if (route_connection(req, "", res, sid, cid)) return;
   std::optional<CallInfo> c = calls_ == nullptr ? std::nullopt : calls_->find(sid, cid);
   if (!c) return reply_error(res, 404, kNoConnection);
   reply_json(res, 200,
@@ -492,8 +592,10 @@ void RestServer::handle_session_mute(const httplib::Request& req, httplib::Respo
     }
   }
   if (!known_session(res, project, sid)) return;
+  if (route_session(req, body, res, sid)) return;
   if (calls_ == nullptr) return reply_error(res, 503, kNoCallLayer);
   if (Status s = calls_->mute_session(sid, active, excluded); !s.ok()) return reply_status(res, s, kNoSession);
+  if (registry_ != nullptr) registry_->set_session_mute(sid, active, excluded);
   log_event(LogLevel::kInfo, "session.mute", "", {{"session", sid}, {"active", active ? "true" : "false"}});
   reply_json(res, 200, {{"projectId", project}, {"sessionId", sid}, {"active", active}, {"excludedStreamIds", excluded}});
 }
@@ -506,6 +608,7 @@ void RestServer::handle_stream_mute(const httplib::Request& req, httplib::Respon
   if (!read_body(req, res, reader, body)) return;  // no body is expected; any is ignored
   if (Status s = validate_id(stid, "streamId"); !s.ok()) return reply_error(res, 400, s.message());
   if (!known_session(res, project, sid)) return;
+  if (route_session(req, body, res, sid)) return;
   if (calls_ == nullptr) return reply_error(res, 503, kNoCallLayer);
   if (Status s = calls_->mute_stream(sid, stid); !s.ok()) {
     return reply_status(res, s, "Not found. The session or stream is not found");
@@ -532,6 +635,7 @@ void RestServer::handle_play_dtmf(const httplib::Request& req, httplib::Response
     if (Status s = validate_id(cid, "connectionId"); !s.ok()) return reply_error(res, 400, s.message());
   }
   if (!known_session(res, project, sid)) return;
+  if (one_connection ? route_connection(req, body, res, sid, cid) : route_session(req, body, res, sid)) return;
   const char* not_found =
       "The session does not exists or the client specified by the connection_id is not connected to the session";
   if (one_connection) {
@@ -605,6 +709,11 @@ void RestServer::handle_metrics(httplib::Response& res) {
   line("# HELP sipmix_call_layer_available 1 when this build has a call layer.");
   line("# TYPE sipmix_call_layer_available gauge");
   line(std::string("sipmix_call_layer_available ") + (calls_ != nullptr ? "1" : "0"));
+  if (registry_ != nullptr) {
+    line("# HELP sipmix_registry_connected 1 while the cluster registry (Redis) answers; 0: degraded, no new dials.");
+    line("# TYPE sipmix_registry_connected gauge");
+    line(std::string("sipmix_registry_connected ") + (registry_->connected() ? "1" : "0"));
+  }
   if (calls_ != nullptr) calls_->append_metrics(out);
   res.status = 200;
   res.set_content(out, "text/plain; version=0.0.4");

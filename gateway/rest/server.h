@@ -26,6 +26,9 @@ class ContentReader;
 
 namespace sipmix::gw {
 
+class Registry;
+struct NodeInfo;
+
 class RestServer {
  public:
   // `calls` may be null (no call layer in this build): dials then get 503.
@@ -42,6 +45,10 @@ class RestServer {
   bool draining() const { return draining_.load(); }
   size_t live_calls() const;  // calls not yet HANGUP, over all known sessions
   SessionRegistry& sessions() { return sessions_; }
+  // Cluster mode (docs/scale-out.md): sessions and calls are found through
+  // `registry`, and requests for another node's session or connection are
+  // forwarded to it. Before start(); `registry` outlives the server.
+  void set_registry(Registry* registry) { registry_ = registry; }
 
  private:
   void routes();
@@ -51,6 +58,14 @@ class RestServer {
   bool known_session(httplib::Response& res, const std::string& project, const std::string& session_id,
                      SessionEntry* entry = nullptr);
   bool take_dial_token();
+  // Cluster mode: sends the request on to `node` and copies its answer.
+  void forward(const httplib::Request& req, const std::string& body, httplib::Response& res, const NodeInfo& node);
+  // Cluster mode: true when the request was handled (forwarded, or answered
+  // with an error); false when it runs here.
+  bool route_connection(const httplib::Request& req, const std::string& body, httplib::Response& res,
+                        const std::string& session_id, const std::string& connection_id);
+  bool route_session(const httplib::Request& req, const std::string& body, httplib::Response& res,
+                     const std::string& session_id);
 
   void handle_dial(const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& reader);
   void handle_session_create(const httplib::Request& req, httplib::Response& res,
@@ -70,6 +85,7 @@ class RestServer {
   std::unique_ptr<httplib::Server> http_;
   std::thread thread_;
   SessionRegistry sessions_;
+  Registry* registry_ = nullptr;
   std::atomic<bool> draining_{false};
 
   std::mutex rate_mu_;

@@ -38,6 +38,36 @@ Status parse_flags(std::vector<std::string> args, Config& c) {
   return flags.apply(c);
 }
 
+TEST(Config, ClusterFlagsGoTogetherAndErrorsNameTheFlag) {
+  Config c;
+  c.projects["p1"] = "s1";
+  ASSERT_TRUE(parse_flags({"--redis", "127.0.0.1:6379", "--node-id", "gw1", "--internal-url",
+                           "http://10.0.0.11:8080"},
+                          c)
+                  .ok());
+  EXPECT_EQ(c.redis, "127.0.0.1:6379");
+  EXPECT_EQ(c.node_id, "gw1");
+  EXPECT_EQ(c.internal_url, "http://10.0.0.11:8080");
+  EXPECT_TRUE(validate_config(c).ok());
+
+  Config bad_redis;
+  Status s = parse_flags({"--redis", "127.0.0.1"}, bad_redis);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("--redis"), std::string::npos) << s.message();
+
+  Config no_id;
+  no_id.projects["p1"] = "s1";
+  ASSERT_TRUE(parse_flags({"--redis", "127.0.0.1:6379"}, no_id).ok());
+  s = validate_config(no_id);
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find("--node-id"), std::string::npos) << s.message();
+
+  Config id_alone;
+  id_alone.projects["p1"] = "s1";
+  ASSERT_TRUE(parse_flags({"--node-id", "gw1"}, id_alone).ok());
+  EXPECT_FALSE(validate_config(id_alone).ok());
+}
+
 TEST(Config, FileIsReadAndFlagsOverrideIt) {
   const std::string path = write_temp(R"({
     // comments are allowed
