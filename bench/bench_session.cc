@@ -9,9 +9,13 @@
 //   VP8 at 30 fps and Opus -> 1280x720 @ 30 H.264 veryfast 1.5 Mb/s + PCMU)
 //   against 270 VP8 decodes, the same composition and 30 H.264 encodes. Counter
 //   `legs_per_core` is 1 s / CPU time per media second.
+// - BM_StillCanvas/interleaved: that leg with still pictures, in motion, and
+//   still with skip_unchanged_video off, interleaved (see below).
 // The sessions run with measure_stages on; counters `share_<stage>` give the
 // fraction of the session's tick time per stage.
 #include <benchmark/benchmark.h>
+
+#include <time.h>
 
 #include <algorithm>
 #include <cmath>
@@ -20,6 +24,7 @@
 #include <vector>
 
 #include "audio_codec/codec.h"
+#include "interleave.h"
 #include "compose/compositor.h"
 #include "compose/layout.h"
 #include "sipmix/session.h"
@@ -241,73 +246,197 @@ void set_legs_per_core(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-void BM_VideoLeg_sipmix(benchmark::State& state) {
-  const auto& video_in = vp8_inputs();
-  const auto audio_in = opus_frames();
-  SimulatedClock clock(1'000'000);
-  NullSink sink;
-  SessionConfig config;
-  config.measure_stages = true;
-  auto session = std::move(*Session::create(config, &clock, &sink));
-  std::vector<PushHandle> audio_h, video_h;
-  std::vector<std::unique_ptr<FakePeer>> audio_peers, video_peers;
-  for (int s = 0; s < kVideoSources; ++s) {
-    StreamConfig a;
-    a.id = "p" + std::to_string(s) + "-audio";
-    a.participant = "p" + std::to_string(s);
-    audio_h.push_back(*session->add_stream(a));
-    StreamConfig v = a;
-    v.id = "p" + std::to_string(s) + "-video";
-    v.kind = MediaKind::kVideo;
-    v.video_codec = VideoCodec::kVp8;
-    v.payload_type = 96;
-    v.clock_rate_hz = 90000;
-    video_h.push_back(*session->add_stream(v));
-    audio_peers.push_back(stamping_peer(100 + static_cast<uint32_t>(s)));
-    FakePeerConfig pc;
-    pc.kind = MediaKind::kVideo;
-    pc.encode = false;
-    pc.video_codec = VideoCodec::kVp8;
-    pc.payload_type = 96;
-    pc.ssrc = 1000 + static_cast<uint32_t>(s);
-    video_peers.push_back(std::move(*FakePeer::create(pc)));
+// One video leg (720p30 H.264 veryfast 1.5 Mb/s + PCMU) over `inputs.size()`
+// participants with VP8 (looped from frame `loop_from` after the first pass)
+// and Opus, on a simulated clock. run_seconds(n) feeds and ticks n seconds of
+// media.
+class VideoLegRig {
+ public:
+  VideoLegRig(const std::vector<std::vector<std::vector<uint8_t>>>& inputs, size_t loop_from, SessionConfig config,
+              LegConfig leg = {})
+      : video_in_(inputs), loop_from_(loop_from), audio_in_(opus_frames()), clock_(1'000'000) {
+    config.measure_stages = true;
+    session_ = std::move(*Session::create(config, &clock_, &sink_));
+    for (size_t s = 0; s < video_in_.size(); ++s) {
+      StreamConfig a;
+      a.id = "p" + std::to_string(s) + "-audio";
+      a.participant = "p" + std::to_string(s);
+      audio_h_.push_back(*session_->add_stream(a));
+      StreamConfig v = a;
+      v.id = "p" + std::to_string(s) + "-video";
+      v.kind = MediaKind::kVideo;
+      v.video_codec = VideoCodec::kVp8;
+      v.payload_type = 96;
+      v.clock_rate_hz = 90000;
+      video_h_.push_back(*session_->add_stream(v));
+      audio_peers_.push_back(stamping_peer(100 + static_cast<uint32_t>(s)));
+      FakePeerConfig pc;
+      pc.kind = MediaKind::kVideo;
+      pc.encode = false;
+      pc.video_codec = VideoCodec::kVp8;
+      pc.payload_type = 96;
+      pc.ssrc = 1000 + static_cast<uint32_t>(s);
+      video_peers_.push_back(std::move(*FakePeer::create(pc)));
+    }
+    if (leg.id.empty()) leg.id = "sip";
+    leg.video = true;
+    (void)session_->add_leg(leg);
   }
-  LegConfig leg;
-  leg.id = "sip";
-  leg.video = true;
-  (void)session->add_leg(leg);
-  uint8_t pkt[1500];
-  uint16_t seq = 0;
-  int64_t media_us = 0;
-  int video_frame = 0;
-  for (auto _ : state) {
-    // One second of media: 50 audio ticks and 30 video frames per participant.
-    for (int tick = 0; tick < 50; ++tick) {
-      const int64_t next_us = media_us + 20000;
-      for (int s = 0; s < kVideoSources; ++s) {
-        const auto& f = audio_in[static_cast<size_t>(s)][seq % 50];
-        session->push_rtp(audio_h[static_cast<size_t>(s)], {pkt, audio_peers[static_cast<size_t>(s)]->write_packet(f, pkt)});
+
+  void run_seconds(int seconds) {
+    for (int tick = 0; tick < 50 * seconds; ++tick) {
+      const int64_t next_us = media_us_ + 20000;
+      for (size_t s = 0; s < audio_h_.size(); ++s) {
+        const auto& f = audio_in_[s % audio_in_.size()][seq_ % 50];
+        session_->push_rtp(audio_h_[s], {pkt_, audio_peers_[s]->write_packet(f, pkt_)});
       }
-      ++seq;
-      while (int64_t{video_frame} * 1000000 / 30 < next_us) {  // frames captured in this tick
-        const uint32_t vts = static_cast<uint32_t>(int64_t{video_frame} * 3000);
-        for (int s = 0; s < kVideoSources; ++s) {
-          const auto& frames = video_in[static_cast<size_t>(s)];
-          for (std::span<const uint8_t> p : video_peers[static_cast<size_t>(s)]->packetize_video(
-                   frames[static_cast<size_t>(video_frame) % frames.size()], vts))
-            session->push_rtp(video_h[static_cast<size_t>(s)], p);
+      ++seq_;
+      while (int64_t{video_frame_} * 1000000 / 30 < next_us) {  // frames captured in this tick
+        const uint32_t vts = static_cast<uint32_t>(int64_t{video_frame_} * 3000);
+        for (size_t s = 0; s < video_h_.size(); ++s) {
+          const auto& frames = video_in_[s];
+          size_t i = static_cast<size_t>(video_frame_);
+          if (i >= frames.size()) i = loop_from_ + (i - frames.size()) % (frames.size() - loop_from_);
+          for (std::span<const uint8_t> p : video_peers_[s]->packetize_video(frames[i], vts))
+            session_->push_rtp(video_h_[s], p);
         }
-        ++video_frame;
+        ++video_frame_;
       }
-      media_us = next_us;
-      clock.advance_us(20000);
-      session->tick();
+      media_us_ = next_us;
+      clock_.advance_us(20000);
+      session_->tick();
     }
   }
+
+  Session& session() { return *session_; }
+
+ private:
+  const std::vector<std::vector<std::vector<uint8_t>>>& video_in_;
+  size_t loop_from_;
+  std::vector<std::vector<std::vector<uint8_t>>> audio_in_;
+  SimulatedClock clock_;
+  NullSink sink_;
+  std::unique_ptr<Session> session_;
+  std::vector<PushHandle> audio_h_, video_h_;
+  std::vector<std::unique_ptr<FakePeer>> audio_peers_, video_peers_;
+  uint8_t pkt_[1500];
+  uint16_t seq_ = 0;
+  int64_t media_us_ = 0;
+  int video_frame_ = 0;
+};
+
+void BM_VideoLeg_sipmix(benchmark::State& state) {
+  VideoLegRig rig(vp8_inputs(), 0, SessionConfig{});
+  for (auto _ : state) rig.run_seconds(1);  // one second of media: 50 audio ticks, 30 video frames
   set_legs_per_core(state);
-  set_stage_shares(state, session->stats().stages);
+  set_stage_shares(state, rig.session().stats().stages);
 }
 BENCHMARK(BM_VideoLeg_sipmix)->Name("BM_VideoLeg/sipmix")->Unit(benchmark::kMillisecond)->MinTime(5.0);
+
+// ---- still canvases ------------------------------------------------------------
+
+// kStillFrames VP8 frames per participant of one unchanging picture (a still
+// camera, a shared slide): a keyframe, then inter frames; looped from frame
+// kStillLoopFrom, by which the decoded picture has long stopped changing.
+constexpr int kStillFrames = 150;
+constexpr size_t kStillLoopFrom = 30;
+
+const std::vector<std::vector<std::vector<uint8_t>>>& vp8_still_inputs() {
+  static const auto inputs = [] {
+    std::vector<std::vector<std::vector<uint8_t>>> out(kVideoSources);
+    for (int who = 0; who < kVideoSources; ++who) {
+      FakePeerConfig ec;
+      ec.kind = MediaKind::kVideo;
+      ec.video_codec = VideoCodec::kVp8;
+      ec.width = 640;
+      ec.height = 360;
+      ec.video_bitrate_bps = 600'000;
+      auto enc = std::move(*FakePeer::create(ec));
+      draw_input(who, 0, enc->picture());
+      for (int f = 0; f < kStillFrames; ++f) {
+        std::vector<uint8_t> frame = enc->encode_video(int64_t{f} * 33333);
+        if (!frame.empty()) out[static_cast<size_t>(who)].push_back(std::move(frame));
+      }
+    }
+    return out;
+  }();
+  return inputs;
+}
+
+double thread_cpu_s() {
+  timespec ts;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// BM_StillCanvas/interleaved: the BM_VideoLeg session (9 x 360p VP8 -> 720p30
+// H.264) with every publisher's picture still, against the same session in
+// motion and the still session with SessionConfig::skip_unchanged_video off.
+// Each round runs 10 s of media of each, in that order (after 2 s of warm-up
+// each). Counters, medians over the rounds:
+//   encode_ms_per_s_<side>   the leg's video encode (StageTimes) per media second
+//   cpu_ms_per_s_<side>      the benchmark thread's CPU per media second
+//   encode_ratio_still_motion (_min/_max)   still / motion encode time, per round
+//   encode_ratio_still_off   still / still_off encode time, per round
+//   skipped_share_still      frames the still leg did not encode
+// The benchmark's own time is the still session's CPU per media second.
+void BM_StillCanvas_interleaved(benchmark::State& state) {
+  SessionConfig off;
+  off.skip_unchanged_video = false;
+  struct SideRig {
+    const char* name;
+    std::unique_ptr<VideoLegRig> rig;
+    std::vector<double> encode_ms, cpu_ms;
+  };
+  std::vector<SideRig> sides;
+  sides.push_back({"still", std::make_unique<VideoLegRig>(vp8_still_inputs(), kStillLoopFrom, SessionConfig{}), {}, {}});
+  sides.push_back({"motion", std::make_unique<VideoLegRig>(vp8_inputs(), 0, SessionConfig{}), {}, {}});
+  sides.push_back({"still_off", std::make_unique<VideoLegRig>(vp8_still_inputs(), kStillLoopFrom, off), {}, {}});
+  constexpr int kSeconds = 10;
+  const int rounds = static_cast<int>(state.range(0));
+  for (SideRig& s : sides) s.rig->run_seconds(2);
+  uint64_t skipped0 = 0, encoded0 = 0;
+  {
+    const LegStats l = sides[0].rig->session().stats().legs[0];
+    skipped0 = l.video_frames_skipped;
+    encoded0 = l.video_frames_encoded;
+  }
+  for (auto _ : state) {
+    for (int r = 0; r < rounds; ++r)
+      for (SideRig& s : sides) {
+        const int64_t enc0 = s.rig->session().stats().stages.video_encode_us;
+        const double cpu0 = thread_cpu_s();
+        s.rig->run_seconds(kSeconds);
+        s.cpu_ms.push_back(1e3 * (thread_cpu_s() - cpu0) / kSeconds);
+        s.encode_ms.push_back(1e-3 * static_cast<double>(s.rig->session().stats().stages.video_encode_us - enc0) / kSeconds);
+      }
+    state.SetIterationTime(bench::detail::median(sides[0].cpu_ms) / 1e3);
+  }
+  for (const SideRig& s : sides) {
+    state.counters[std::string("encode_ms_per_s_") + s.name] = bench::detail::median(s.encode_ms);
+    state.counters[std::string("cpu_ms_per_s_") + s.name] = bench::detail::median(s.cpu_ms);
+  }
+  auto ratio = [&](const char* name, const SideRig& a, const SideRig& b) {
+    std::vector<double> r;
+    for (size_t i = 0; i < a.encode_ms.size(); ++i) r.push_back(a.encode_ms[i] / b.encode_ms[i]);
+    std::sort(r.begin(), r.end());
+    state.counters[name] = bench::detail::median(r);
+    state.counters[std::string(name) + "_min"] = r.front();
+    state.counters[std::string(name) + "_max"] = r.back();
+  };
+  ratio("encode_ratio_still_motion", sides[0], sides[1]);
+  ratio("encode_ratio_still_off", sides[0], sides[2]);
+  const LegStats l = sides[0].rig->session().stats().legs[0];
+  const double skipped = static_cast<double>(l.video_frames_skipped - skipped0);
+  state.counters["skipped_share_still"] = skipped / (skipped + static_cast<double>(l.video_frames_encoded - encoded0));
+  state.counters["rounds"] = rounds;
+}
+BENCHMARK(BM_StillCanvas_interleaved)
+    ->Name("BM_StillCanvas/interleaved")
+    ->Arg(5)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
 
 // The work one second of that leg cannot avoid, without the session around
 // it: 270 VP8 decodes, the same 3x3 composition (so that the encoder codes the

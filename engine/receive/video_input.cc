@@ -37,7 +37,8 @@ bool VideoInput::process(int64_t now_us, StageTimer* timer) {
     const video::VideoDecoder::Result r = decoder_->decode(f->data);
     if (timer && timer->enabled()) timer->move(Stage::kVideoIn, Stage::kVideoDecode, StageTimer::now_ns() - t0);
     if (r == video::VideoDecoder::Result::kFrame) {
-      ++generation_;
+      // Same pixels as before: the compositor need not redraw the tile.
+      if (!decoder_->unchanged()) ++generation_;
       last_frame_us_ = now_us;
     }
   }

@@ -30,7 +30,7 @@ class VideoInput {
   bool process(int64_t now_us, StageTimer* timer = nullptr);
 
   // The last good picture (empty before the first) and a counter that
-  // changes with every new decode.
+  // changes with every decode that changed its pixels.
   video::I420View frame() const { return decoder_->frame(); }
   uint64_t generation() const { return generation_; }
   // Media time of the last decoded frame; -1 before the first.

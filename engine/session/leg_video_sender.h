@@ -1,9 +1,10 @@
 // LegVideoSender: one composed video frame for one leg. Picks the layout
 // (re-run only when who is there or who spoke last changed), composes the
-// participants' latest decoded pictures, encodes, packetizes, protects
-// (secure legs) and hands the packets to the sink. The participants' video
-// is decoded by the Session before this runs. Tick thread only; the
-// per-frame path allocates nothing once the layout is settled.
+// participants' latest decoded pictures, encodes (telling the encoder which
+// macroblocks changed, so that a still canvas costs almost nothing),
+// packetizes, protects (secure legs) and hands the packets to the sink. The
+// participants' video is decoded by the Session before this runs. Tick
+// thread only; the per-frame path allocates nothing once the layout is settled.
 #pragma once
 
 #include <cstdint>

@@ -112,6 +112,11 @@ struct SessionConfig {
   // second in a row; StreamConfig::audio_level_ext_id must be set): they
   // play as digital silence. See AudioInputConfig::skip_silent_decode.
   bool skip_silent_decode = true;
+  // A leg's video encoder skips frames whose canvas did not change (after a
+  // few frames that let the picture's quality settle; one frame a second is
+  // still sent, and any keyframe asked for), and a VP8 leg codes only the
+  // macroblocks that changed. Off: every frame is a full encode.
+  bool skip_unchanged_video = true;
 };
 
 enum class Direction {
@@ -183,6 +188,7 @@ struct LegStats {
   std::string id;
   bool muted = false;
   uint64_t audio_packets_sent = 0, video_frames_encoded = 0, video_keyframes = 0;
+  uint64_t video_frames_skipped = 0;  // canvas unchanged: nothing encoded or sent (skip_unchanged_video)
   uint64_t session_packets_sent = 0, dtmf_events_received = 0, dtmf_packets_sent = 0;
   uint64_t srtp_auth_failures = 0, srtp_replays = 0;
   uint64_t audio_encodes_shared = 0;  // ticks whose encoded packet another leg reused
