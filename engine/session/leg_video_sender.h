@@ -28,9 +28,11 @@ class LegVideoSender {
   // `streams` is the session's stream table, indexed by slot.
   void send_frame(Leg& leg, const std::vector<std::unique_ptr<Stream>>& streams, int64_t t_us);
 
- private:
-  // Re-runs the layout when its candidates changed.
+  // Re-runs the layout when its candidates changed. send_frame() does it;
+  // the session also does it before decoding, to know which streams are shown.
   void update_layout(Leg& leg, const std::vector<std::unique_ptr<Stream>>& streams);
+
+ private:
 
   SessionSink* sink_;
   StageTimer* timer_;

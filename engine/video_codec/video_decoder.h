@@ -67,6 +67,10 @@ class VideoDecoder {
   bool unchanged() const { return unchanged_; }
   // True from a decode error until a keyframe decodes.
   bool keyframe_needed() const { return waiting_keyframe_; }
+  // Frames were not given to the decoder (the stream was not shown): its
+  // reference state is stale, so it decodes nothing until a keyframe. The
+  // last good picture stays.
+  void wait_for_keyframe() { waiting_keyframe_ = true; }
   // True once per error: the caller raises one keyframe request (throttled by
   // KeyframeRequester).
   bool take_keyframe_request() {

@@ -117,6 +117,11 @@ struct SessionConfig {
   // still sent, and any keyframe asked for), and a VP8 leg codes only the
   // macroblocks that changed. Off: every frame is a full encode.
   bool skip_unchanged_video = true;
+  // A video stream on no leg's canvas is received and assembled but not
+  // decoded; when it enters a canvas a keyframe is requested (PLI, throttled)
+  // and its tile keeps the last good picture (or "no video") until one comes.
+  // Off: every video stream is decoded.
+  bool decode_shown_only = true;
 };
 
 enum class Direction {
@@ -174,6 +179,13 @@ struct StreamStats {
   double jitter_ms = 0;
   int current_delay_ms = 0, target_delay_ms = 0;
   uint64_t concealed_frames = 0, decoded_frames = 0, decode_errors = 0;
+  uint64_t unchanged_frames = 0;  // video: decoded to the same pixels as the frame before (not redrawn)
+  // Video, decode_shown_only: frames not decoded while on no canvas; times it
+  // entered a canvas and needed a keyframe; how long the last such switch
+  // took from entering the canvas (within a video frame of the active speaker
+  // change that put it there) to its first decoded picture (-1: none yet).
+  uint64_t frames_not_shown = 0, switches = 0;
+  int switch_latency_ms = -1;
   uint64_t keyframe_requests = 0;
   double level_dbfs = -127;
   // Audio: time compression while the delay is above the target
