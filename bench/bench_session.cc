@@ -11,6 +11,10 @@
 //   `legs_per_core` is 1 s / CPU time per media second.
 // - BM_StillCanvas/interleaved: that leg with still pictures, in motion, and
 //   still with skip_unchanged_video off, interleaved (see below).
+// - BM_ShownDecode/interleaved: 16 publishers, 9 shown, decode_shown_only on
+//   and off, interleaved.
+// - BM_RealisticSession/interleaved: 16 publishers, 2 video and 2 audio legs,
+//   every optimisation on against all off, interleaved.
 // The sessions run with measure_stages on; counters `share_<stage>` give the
 // fraction of the session's tick time per stage.
 #include <benchmark/benchmark.h>
@@ -21,6 +25,7 @@
 #include <cmath>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "audio_codec/codec.h"
@@ -198,15 +203,16 @@ constexpr int kInputFrames = 60;  // 2 s per participant, looped from its keyfra
 
 // A moving, textured 640x360 picture per participant: diagonal bands that
 // scroll, a bright block that moves, and fixed noise, so that the encoders
-// have real detail to code, as from a camera.
-void draw_input(int who, int frame, const testing::PeerPicture& v) {
-  uint32_t noise = 0x9E3779B9u * static_cast<uint32_t>(who + 1);
+// have real detail to code, as from a camera. Without `noise`, a picture the
+// VP8 encoder converges on within a few frames (a slide, a still scene).
+void draw_input(int who, int frame, const testing::PeerPicture& v, bool noise = true) {
+  uint32_t seed = 0x9E3779B9u * static_cast<uint32_t>(who + 1);
   const int bx = (frame * 7 + who * 50) % v.width, by = (frame * 3 + who * 30) % v.height;
   for (int y = 0; y < v.height; ++y)
     for (int x = 0; x < v.width; ++x) {
-      noise = noise * 1664525u + 1013904223u;
+      seed = seed * 1664525u + 1013904223u;
       const int band = ((x + y + frame * (3 + who)) / 24) & 1;
-      int luma = 40 + 15 * who + band * 70 + static_cast<int>(noise >> 28);
+      int luma = 40 + 15 * who + band * 70 + (noise ? static_cast<int>(seed >> 28) : 0);
       if (std::abs(x - bx) < 40 && std::abs(y - by) < 40) luma = 235;
       v.y[y * v.stride_y + x] = static_cast<uint8_t>(std::min(luma, 255));
     }
@@ -246,22 +252,37 @@ void set_legs_per_core(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(state.iterations()), benchmark::Counter::kIsRate);
 }
 
-// One video leg (720p30 H.264 veryfast 1.5 Mb/s + PCMU) over `inputs.size()`
-// participants with VP8 (looped from frame `loop_from` after the first pass)
-// and Opus, on a simulated clock. run_seconds(n) feeds and ticks n seconds of
-// media.
+// Who talks in a VideoLegRig: everyone (a tone each), or one at a time,
+// the speaker moving on every speaker_period_s, the others sending Opus-coded
+// silence, every packet with its RFC 6464 level (as browsers send).
+struct RigTalk {
+  int speaker_period_s = 0;  // 0: everyone talks, no levels
+};
+
+// One video leg (720p30 H.264 veryfast 1.5 Mb/s + PCMU; or `legs`) over
+// `inputs.size()` participants with VP8 (looped from frame `loop_from[i]`
+// after the first pass) and Opus, on a simulated clock. run_seconds(n) feeds
+// and ticks n seconds of media.
 class VideoLegRig {
  public:
-  VideoLegRig(const std::vector<std::vector<std::vector<uint8_t>>>& inputs, size_t loop_from, SessionConfig config,
-              LegConfig leg = {})
-      : video_in_(inputs), loop_from_(loop_from), audio_in_(opus_frames()), clock_(1'000'000) {
+  VideoLegRig(const std::vector<std::vector<std::vector<uint8_t>>>& inputs, std::vector<size_t> loop_from,
+              SessionConfig config, std::vector<LegConfig> legs = {}, RigTalk talk = {})
+      : video_in_(inputs),
+        loop_from_(std::move(loop_from)),
+        talk_(talk),
+        audio_in_(opus_frames()),
+        silence_in_(opus_frames(kSources)),
+        clock_(1'000'000) {
+    loop_from_.resize(inputs.size(), 0);
     config.measure_stages = true;
     session_ = std::move(*Session::create(config, &clock_, &sink_));
     for (size_t s = 0; s < video_in_.size(); ++s) {
       StreamConfig a;
       a.id = "p" + std::to_string(s) + "-audio";
       a.participant = "p" + std::to_string(s);
+      if (talk_.speaker_period_s > 0) a.audio_level_ext_id = 1;
       audio_h_.push_back(*session_->add_stream(a));
+      a.audio_level_ext_id = 0;
       StreamConfig v = a;
       v.id = "p" + std::to_string(s) + "-video";
       v.kind = MediaKind::kVideo;
@@ -278,17 +299,28 @@ class VideoLegRig {
       pc.ssrc = 1000 + static_cast<uint32_t>(s);
       video_peers_.push_back(std::move(*FakePeer::create(pc)));
     }
-    if (leg.id.empty()) leg.id = "sip";
-    leg.video = true;
-    (void)session_->add_leg(leg);
+    if (legs.empty()) {
+      legs.emplace_back();
+      legs[0].id = "sip";
+      legs[0].video = true;
+    }
+    for (const LegConfig& leg : legs) (void)*session_->add_leg(leg);
   }
 
   void run_seconds(int seconds) {
     for (int tick = 0; tick < 50 * seconds; ++tick) {
       const int64_t next_us = media_us_ + 20000;
+      const size_t speaker =
+          talk_.speaker_period_s > 0 ? static_cast<size_t>(media_us_ / (int64_t{talk_.speaker_period_s} * 1000000)) % audio_h_.size() : 0;
       for (size_t s = 0; s < audio_h_.size(); ++s) {
-        const auto& f = audio_in_[s % audio_in_.size()][seq_ % 50];
-        session_->push_rtp(audio_h_[s], {pkt_, audio_peers_[s]->write_packet(f, pkt_)});
+        testing::PacketOptions level;
+        const bool talks = talk_.speaker_period_s == 0 || s == speaker;
+        if (talk_.speaker_period_s > 0) {
+          level.audio_level_ext_id = 1;
+          level.audio_level_dbov = talks ? 30 : 127;
+        }
+        const auto& f = (talks ? audio_in_ : silence_in_)[s % audio_in_.size()][seq_ % 50];
+        session_->push_rtp(audio_h_[s], {pkt_, audio_peers_[s]->write_packet(f, pkt_, level)});
       }
       ++seq_;
       while (int64_t{video_frame_} * 1000000 / 30 < next_us) {  // frames captured in this tick
@@ -296,7 +328,7 @@ class VideoLegRig {
         for (size_t s = 0; s < video_h_.size(); ++s) {
           const auto& frames = video_in_[s];
           size_t i = static_cast<size_t>(video_frame_);
-          if (i >= frames.size()) i = loop_from_ + (i - frames.size()) % (frames.size() - loop_from_);
+          if (i >= frames.size()) i = loop_from_[s] + (i - frames.size()) % (frames.size() - loop_from_[s]);
           for (std::span<const uint8_t> p : video_peers_[s]->packetize_video(frames[i], vts))
             session_->push_rtp(video_h_[s], p);
         }
@@ -312,8 +344,9 @@ class VideoLegRig {
 
  private:
   const std::vector<std::vector<std::vector<uint8_t>>>& video_in_;
-  size_t loop_from_;
-  std::vector<std::vector<std::vector<uint8_t>>> audio_in_;
+  std::vector<size_t> loop_from_;
+  RigTalk talk_;
+  std::vector<std::vector<std::vector<uint8_t>>> audio_in_, silence_in_;
   SimulatedClock clock_;
   NullSink sink_;
   std::unique_ptr<Session> session_;
@@ -326,7 +359,7 @@ class VideoLegRig {
 };
 
 void BM_VideoLeg_sipmix(benchmark::State& state) {
-  VideoLegRig rig(vp8_inputs(), 0, SessionConfig{});
+  VideoLegRig rig(vp8_inputs(), {}, SessionConfig{});
   for (auto _ : state) rig.run_seconds(1);  // one second of media: 50 audio ticks, 30 video frames
   set_legs_per_core(state);
   set_stage_shares(state, rig.session().stats().stages);
@@ -335,30 +368,44 @@ BENCHMARK(BM_VideoLeg_sipmix)->Name("BM_VideoLeg/sipmix")->Unit(benchmark::kMill
 
 // ---- still canvases ------------------------------------------------------------
 
-// kStillFrames VP8 frames per participant of one unchanging picture (a still
-// camera, a shared slide): a keyframe, then inter frames; looped from frame
-// kStillLoopFrom, by which the decoded picture has long stopped changing.
-constexpr int kStillFrames = 150;
-constexpr size_t kStillLoopFrom = 30;
+// VP8 frames per participant of one unchanging picture (a still camera, a
+// shared slide), as an encoder sends it once it has converged: a keyframe,
+// then kStillFrames - 1 inter frames that code no change (libvpx with an
+// all-inactive map: every macroblock skipped), which decode to the same
+// pixels. The rig loops the inter frames.
+constexpr int kStillFrames = 60;
 
-const std::vector<std::vector<std::vector<uint8_t>>>& vp8_still_inputs() {
-  static const auto inputs = [] {
-    std::vector<std::vector<std::vector<uint8_t>>> out(kVideoSources);
+struct StillInputs {
+  std::vector<std::vector<std::vector<uint8_t>>> frames;
+  std::vector<size_t> loop_from;
+};
+
+const StillInputs& vp8_still_inputs() {
+  static const StillInputs inputs = [] {
+    StillInputs in;
+    in.frames.resize(kVideoSources);
     for (int who = 0; who < kVideoSources; ++who) {
-      FakePeerConfig ec;
-      ec.kind = MediaKind::kVideo;
-      ec.video_codec = VideoCodec::kVp8;
+      video::VideoEncoderConfig ec;
+      ec.codec = video::VideoCodec::kVp8;
       ec.width = 640;
       ec.height = 360;
-      ec.video_bitrate_bps = 600'000;
-      auto enc = std::move(*FakePeer::create(ec));
-      draw_input(who, 0, enc->picture());
+      ec.bitrate_bps = 600'000;
+      ec.settle_frames = 0;
+      ec.still_repeat_interval_us = 0;  // every frame: a repeat that codes nothing
+      auto enc = std::move(*video::VideoEncoder::create(ec));
+      video::I420Buffer pic(640, 360);
+      const video::I420MutableView m = pic.mutable_view();
+      draw_input(who, 0, {m.y, m.u, m.v, m.stride_y, m.stride_u, m.stride_v, 640, 360});
+      std::vector<uint8_t> changed(static_cast<size_t>(enc->mb_cols() * enc->mb_rows()), 1);
       for (int f = 0; f < kStillFrames; ++f) {
-        std::vector<uint8_t> frame = enc->encode_video(int64_t{f} * 33333);
-        if (!frame.empty()) out[static_cast<size_t>(who)].push_back(std::move(frame));
+        video::EncodedFrame ef;
+        (void)enc->encode(pic.view(), int64_t{f} * 33333, &ef, changed.data());
+        std::fill(changed.begin(), changed.end(), uint8_t{0});
+        in.frames[static_cast<size_t>(who)].emplace_back(ef.data.begin(), ef.data.end());
       }
+      in.loop_from.push_back(1);
     }
-    return out;
+    return in;
   }();
   return inputs;
 }
@@ -367,6 +414,41 @@ double thread_cpu_s() {
   timespec ts;
   clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
   return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// One side of an interleaved comparison of whole sessions: its rig and, per
+// round, the media-second averages of what it spent.
+struct RigSide {
+  std::string name;
+  std::unique_ptr<VideoLegRig> rig;
+  std::vector<double> encode_ms, decode_ms, cpu_ms;  // per media second, per round
+};
+
+// Rounds of `seconds` of media of each side in turn (A, B, C, A, B, C...);
+// encode and decode from the session's StageTimes, CPU from the thread's clock.
+void run_rig_rounds(std::vector<RigSide>& sides, int rounds, int seconds) {
+  for (int r = 0; r < rounds; ++r)
+    for (RigSide& s : sides) {
+      const StageTimes t0 = s.rig->session().stats().stages;
+      const double cpu0 = thread_cpu_s();
+      s.rig->run_seconds(seconds);
+      s.cpu_ms.push_back(1e3 * (thread_cpu_s() - cpu0) / seconds);
+      const StageTimes t1 = s.rig->session().stats().stages;
+      s.encode_ms.push_back(1e-3 * static_cast<double>(t1.video_encode_us - t0.video_encode_us) / seconds);
+      s.decode_ms.push_back(1e-3 * static_cast<double>(t1.video_decode_us - t0.video_decode_us) / seconds);
+    }
+}
+
+// Counter `name`: the median over rounds of a[r] / b[r], with _min and _max.
+void set_ratio(benchmark::State& state, const std::string& name, const std::vector<double>& a,
+               const std::vector<double>& b) {
+  std::vector<double> r;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) r.push_back(b[i] > 0 ? a[i] / b[i] : 0);
+  if (r.empty()) return;
+  std::sort(r.begin(), r.end());
+  state.counters[name] = bench::detail::median(r);
+  state.counters[name + "_min"] = r.front();
+  state.counters[name + "_max"] = r.back();
 }
 
 // BM_StillCanvas/interleaved: the BM_VideoLeg session (9 x 360p VP8 -> 720p30
@@ -383,57 +465,148 @@ double thread_cpu_s() {
 void BM_StillCanvas_interleaved(benchmark::State& state) {
   SessionConfig off;
   off.skip_unchanged_video = false;
-  struct SideRig {
-    const char* name;
-    std::unique_ptr<VideoLegRig> rig;
-    std::vector<double> encode_ms, cpu_ms;
-  };
-  std::vector<SideRig> sides;
-  sides.push_back({"still", std::make_unique<VideoLegRig>(vp8_still_inputs(), kStillLoopFrom, SessionConfig{}), {}, {}});
-  sides.push_back({"motion", std::make_unique<VideoLegRig>(vp8_inputs(), 0, SessionConfig{}), {}, {}});
-  sides.push_back({"still_off", std::make_unique<VideoLegRig>(vp8_still_inputs(), kStillLoopFrom, off), {}, {}});
-  constexpr int kSeconds = 10;
-  const int rounds = static_cast<int>(state.range(0));
-  for (SideRig& s : sides) s.rig->run_seconds(2);
-  uint64_t skipped0 = 0, encoded0 = 0;
-  {
-    const LegStats l = sides[0].rig->session().stats().legs[0];
-    skipped0 = l.video_frames_skipped;
-    encoded0 = l.video_frames_encoded;
-  }
+  const StillInputs& still = vp8_still_inputs();
+  std::vector<RigSide> sides;
+  sides.push_back({"still", std::make_unique<VideoLegRig>(still.frames, still.loop_from, SessionConfig{}), {}, {}, {}});
+  sides.push_back({"motion", std::make_unique<VideoLegRig>(vp8_inputs(), std::vector<size_t>{}, SessionConfig{}), {}, {}, {}});
+  sides.push_back({"still_off", std::make_unique<VideoLegRig>(still.frames, still.loop_from, off), {}, {}, {}});
+  for (RigSide& s : sides) s.rig->run_seconds(2);  // warm-up
+  const LegStats l0 = sides[0].rig->session().stats().legs[0];
   for (auto _ : state) {
-    for (int r = 0; r < rounds; ++r)
-      for (SideRig& s : sides) {
-        const int64_t enc0 = s.rig->session().stats().stages.video_encode_us;
-        const double cpu0 = thread_cpu_s();
-        s.rig->run_seconds(kSeconds);
-        s.cpu_ms.push_back(1e3 * (thread_cpu_s() - cpu0) / kSeconds);
-        s.encode_ms.push_back(1e-3 * static_cast<double>(s.rig->session().stats().stages.video_encode_us - enc0) / kSeconds);
-      }
+    run_rig_rounds(sides, static_cast<int>(state.range(0)), 10);
     state.SetIterationTime(bench::detail::median(sides[0].cpu_ms) / 1e3);
   }
-  for (const SideRig& s : sides) {
-    state.counters[std::string("encode_ms_per_s_") + s.name] = bench::detail::median(s.encode_ms);
-    state.counters[std::string("cpu_ms_per_s_") + s.name] = bench::detail::median(s.cpu_ms);
+  for (const RigSide& s : sides) {
+    state.counters["encode_ms_per_s_" + s.name] = bench::detail::median(s.encode_ms);
+    state.counters["cpu_ms_per_s_" + s.name] = bench::detail::median(s.cpu_ms);
   }
-  auto ratio = [&](const char* name, const SideRig& a, const SideRig& b) {
-    std::vector<double> r;
-    for (size_t i = 0; i < a.encode_ms.size(); ++i) r.push_back(a.encode_ms[i] / b.encode_ms[i]);
-    std::sort(r.begin(), r.end());
-    state.counters[name] = bench::detail::median(r);
-    state.counters[std::string(name) + "_min"] = r.front();
-    state.counters[std::string(name) + "_max"] = r.back();
-  };
-  ratio("encode_ratio_still_motion", sides[0], sides[1]);
-  ratio("encode_ratio_still_off", sides[0], sides[2]);
+  set_ratio(state, "encode_ratio_still_motion", sides[0].encode_ms, sides[1].encode_ms);
+  set_ratio(state, "encode_ratio_still_off", sides[0].encode_ms, sides[2].encode_ms);
+  set_ratio(state, "cpu_ratio_still_motion", sides[0].cpu_ms, sides[1].cpu_ms);
   const LegStats l = sides[0].rig->session().stats().legs[0];
-  const double skipped = static_cast<double>(l.video_frames_skipped - skipped0);
-  state.counters["skipped_share_still"] = skipped / (skipped + static_cast<double>(l.video_frames_encoded - encoded0));
-  state.counters["rounds"] = rounds;
+  const double skipped = static_cast<double>(l.video_frames_skipped - l0.video_frames_skipped);
+  state.counters["skipped_share_still"] =
+      skipped / (skipped + static_cast<double>(l.video_frames_encoded - l0.video_frames_encoded));
+  uint64_t decoded = 0, unchanged = 0;
+  for (const StreamStats& st : sides[0].rig->session().stats().streams) {
+    if (!st.id.ends_with("-video")) continue;
+    decoded += st.decoded_frames;
+    unchanged += st.unchanged_frames;
+  }
+  state.counters["unchanged_share_still_decodes"] = decoded ? static_cast<double>(unchanged) / decoded : 0;
+  state.counters["rounds"] = static_cast<double>(state.range(0));
 }
 BENCHMARK(BM_StillCanvas_interleaved)
     ->Name("BM_StillCanvas/interleaved")
     ->Arg(5)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+// 16 participants' VP8 (the BM_VideoLeg pictures, participant i showing
+// picture i % 9) for BM_ShownDecode.
+const std::vector<std::vector<std::vector<uint8_t>>>& vp8_inputs_16() {
+  static const auto inputs = [] {
+    std::vector<std::vector<std::vector<uint8_t>>> out;
+    for (int s = 0; s < 16; ++s) out.push_back(vp8_inputs()[static_cast<size_t>(s % kVideoSources)]);
+    return out;
+  }();
+  return inputs;
+}
+
+// BM_ShownDecode/interleaved: 16 publishers (360p VP8 in motion, Opus), one
+// 720p H.264 leg showing 9 of them, with SessionConfig::decode_shown_only on
+// (`shown_only`) and off (`decode_all`), 5 s of media of each per round.
+// Counters: decode_ms_per_s_<side> (StageTimes video_decode), cpu_ms_per_s_<side>,
+// decode_ratio_shown_all (_min/_max): shown_only / decode_all decode time per
+// round; cpu_ratio_shown_all likewise for the thread's CPU.
+void BM_ShownDecode_interleaved(benchmark::State& state) {
+  SessionConfig all;
+  all.decode_shown_only = false;
+  std::vector<RigSide> sides;
+  sides.push_back({"shown_only", std::make_unique<VideoLegRig>(vp8_inputs_16(), std::vector<size_t>{}, SessionConfig{}), {}, {}, {}});
+  sides.push_back({"decode_all", std::make_unique<VideoLegRig>(vp8_inputs_16(), std::vector<size_t>{}, all), {}, {}, {}});
+  for (RigSide& s : sides) s.rig->run_seconds(2);  // warm-up
+  for (auto _ : state) {
+    run_rig_rounds(sides, static_cast<int>(state.range(0)), 5);
+    state.SetIterationTime(bench::detail::median(sides[0].cpu_ms) / 1e3);
+  }
+  for (const RigSide& s : sides) {
+    state.counters["decode_ms_per_s_" + s.name] = bench::detail::median(s.decode_ms);
+    state.counters["cpu_ms_per_s_" + s.name] = bench::detail::median(s.cpu_ms);
+  }
+  set_ratio(state, "decode_ratio_shown_all", sides[0].decode_ms, sides[1].decode_ms);
+  set_ratio(state, "cpu_ratio_shown_all", sides[0].cpu_ms, sides[1].cpu_ms);
+  int decoding = 0;
+  for (const StreamStats& st : sides[0].rig->session().stats().streams)
+    if (st.id.ends_with("-video") && st.frames_not_shown == 0) ++decoding;
+  state.counters["streams_decoded"] = decoding;
+  state.counters["rounds"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_ShownDecode_interleaved)
+    ->Name("BM_ShownDecode/interleaved")
+    ->Arg(5)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
+// BM_RealisticSession/interleaved: a meeting as the SIP side sees it. 16
+// publishers with Opus (one talking at a time, the speaker moving on every
+// 4 s, RFC 6464 levels on every packet) and 640x360 VP8: 12 cameras in
+// motion, 4 cameras off (a still picture, as a browser sends for a disabled
+// track). Legs: 1280x720 H.264, 640x360 VP8, and 2 audio-only PCMU legs.
+// Sides: every optimisation on (the defaults) and all off (skip_silent_decode,
+// skip_unchanged_video, decode_shown_only), 8 s of media of each per round.
+// The publishers' frames are pre-encoded loops (keyframe every 2 s) and do
+// not answer PLIs; no simulcast (the session takes one encoding per stream).
+// Counters: cpu_ms_per_s_<side>, cpu_ratio_off_on (_min/_max): all-off /
+// all-on CPU per round (goal >= 2), decode/encode_ms_per_s_<side> (StageTimes).
+void BM_RealisticSession_interleaved(benchmark::State& state) {
+  static const auto inputs = [] {
+    std::vector<std::vector<std::vector<uint8_t>>> out;
+    for (int s = 0; s < 16; ++s)
+      out.push_back(s < 12 ? vp8_inputs()[static_cast<size_t>(s % kVideoSources)]
+                           : vp8_still_inputs().frames[static_cast<size_t>(s % kVideoSources)]);
+    return out;
+  }();
+  std::vector<size_t> loop_from(16, 0);
+  for (int s = 12; s < 16; ++s) loop_from[static_cast<size_t>(s)] = 1;
+  std::vector<LegConfig> legs(4);
+  legs[0].id = "sip-720p-h264";
+  legs[0].video = true;
+  legs[1].id = "sip-360p-vp8";
+  legs[1].video = true;
+  legs[1].video_codec = VideoCodec::kVp8;
+  legs[1].width = 640;
+  legs[1].height = 360;
+  legs[1].video_bitrate_bps = 600'000;
+  legs[2].id = "sip-audio-1";
+  legs[3].id = "sip-audio-2";
+  SessionConfig off;
+  off.skip_silent_decode = false;
+  off.skip_unchanged_video = false;
+  off.decode_shown_only = false;
+  RigTalk talk;
+  talk.speaker_period_s = 4;
+  std::vector<RigSide> sides;
+  sides.push_back({"on", std::make_unique<VideoLegRig>(inputs, loop_from, SessionConfig{}, legs, talk), {}, {}, {}});
+  sides.push_back({"off", std::make_unique<VideoLegRig>(inputs, loop_from, off, legs, talk), {}, {}, {}});
+  for (RigSide& s : sides) s.rig->run_seconds(2);  // warm-up
+  for (auto _ : state) {
+    run_rig_rounds(sides, static_cast<int>(state.range(0)), 8);
+    state.SetIterationTime(bench::detail::median(sides[0].cpu_ms) / 1e3);
+  }
+  for (const RigSide& s : sides) {
+    state.counters["cpu_ms_per_s_" + s.name] = bench::detail::median(s.cpu_ms);
+    state.counters["decode_ms_per_s_" + s.name] = bench::detail::median(s.decode_ms);
+    state.counters["encode_ms_per_s_" + s.name] = bench::detail::median(s.encode_ms);
+  }
+  set_ratio(state, "cpu_ratio_off_on", sides[1].cpu_ms, sides[0].cpu_ms);
+  state.counters["rounds"] = static_cast<double>(state.range(0));
+}
+BENCHMARK(BM_RealisticSession_interleaved)
+    ->Name("BM_RealisticSession/interleaved")
+    ->Arg(3)
     ->Iterations(1)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
