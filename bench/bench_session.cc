@@ -4,11 +4,14 @@
 //   audio as Opus; `sipmix_leg_silent`: the leg sends nothing) against 10
 //   Opus decodes, 1 PCMU encode and 1 Opus encode of sound (narrowband, as
 //   the session codes a PCMU leg's stream). Counter `sessions_per_core` is
-//   20 ms / CPU time per tick.
+//   20 ms / CPU time per tick. BM_AudioTick10Sources/interleaved and
+//   BM_AudioTick10Sources_8_silent/interleaved alternate the session with its
+//   baseline (bench/interleave.h).
 // - BM_VideoLeg: one second of a video SIP leg (9 participants with 640x360
 //   VP8 at 30 fps and Opus -> 1280x720 @ 30 H.264 veryfast 1.5 Mb/s + PCMU)
 //   against 270 VP8 decodes, the same composition and 30 H.264 encodes. Counter
 //   `legs_per_core` is 1 s / CPU time per media second.
+//   BM_VideoLeg/interleaved alternates the two (bench/interleave.h).
 // - BM_StillCanvas/interleaved: that leg with still pictures, in motion, and
 //   still with skip_unchanged_video off, interleaved (see below).
 // - BM_ShownDecode/interleaved: 16 publishers, 9 shown, decode_shown_only on
@@ -103,61 +106,81 @@ void set_stage_shares(benchmark::State& state, const StageTimes& t) {
   share("share_other", t.other_us);
 }
 
-// The leg talks (a PCMU tone, so its Opus stream into the session codes
-// sound, as the baseline does) or sends nothing (the stream codes silence).
-// With `silent` > 0 every packet carries its RFC 6464 level and the first
-// `silent` sources are silent; `skip` lets the session skip their decode.
-void run_audio_tick(benchmark::State& state, bool leg_talking, int silent = 0, bool skip = true) {
-  const auto frames = opus_frames(silent);
-  SimulatedClock clock(1'000'000);
-  NullSink sink;
-  SessionConfig config;
-  config.measure_stages = true;
-  config.skip_silent_decode = skip;
-  auto session = std::move(*Session::create(config, &clock, &sink));
-  std::vector<PushHandle> h;
-  std::vector<std::unique_ptr<FakePeer>> peers;
-  for (int s = 0; s < kSources; ++s) {
-    StreamConfig c;
-    c.id = "p" + std::to_string(s);
-    if (silent > 0) c.audio_level_ext_id = 1;
-    h.push_back(*session->add_stream(c));
-    peers.push_back(stamping_peer(100 + static_cast<uint32_t>(s)));
-  }
-  LegConfig leg;
-  leg.id = "sip";
-  const PushHandle leg_handle = *session->add_leg(leg);
-  // 50 frames of a 440 Hz tone in PCMU, looped (50 x 20 ms holds whole periods).
-  std::vector<std::vector<uint8_t>> leg_frames;
-  {
+class AudioTickRig {
+ public:
+  AudioTickRig(bool leg_talking, int silent, bool skip)
+      : leg_talking_(leg_talking), silent_(silent), frames_(opus_frames(silent)), clock_(1'000'000) {
+    SessionConfig config;
+    config.measure_stages = true;
+    config.skip_silent_decode = skip;
+    session_ = std::move(*Session::create(config, &clock_, &sink_));
+    for (int s = 0; s < kSources; ++s) {
+      StreamConfig c;
+      c.id = "p" + std::to_string(s);
+      if (silent > 0) c.audio_level_ext_id = 1;
+      h_.push_back(*session_->add_stream(c));
+      peers_.push_back(stamping_peer(100 + static_cast<uint32_t>(s)));
+    }
+    LegConfig leg;
+    leg.id = "sip";
+    leg_handle_ = *session_->add_leg(leg);
+    // 50 frames of a 440 Hz tone in PCMU, looped (50 x 20 ms holds whole periods).
     FakePeerConfig pc;
     pc.audio_codec = AudioCodec::kPcmu;
     auto pcmu = std::move(*FakePeer::create(pc));
     std::vector<int16_t> pcm(160);
     for (int f = 0; f < 50; ++f) {
-      for (int i = 0; i < 160; ++i) pcm[static_cast<size_t>(i)] = static_cast<int16_t>(4000 * std::sin(2 * M_PI * 440 * (f * 160 + i) / 8000.0));
-      leg_frames.push_back(pcmu->encode_audio(pcm));
+      for (int i = 0; i < 160; ++i)
+        pcm[static_cast<size_t>(i)] = static_cast<int16_t>(4000 * std::sin(2 * M_PI * 440 * (f * 160 + i) / 8000.0));
+      leg_frames_.push_back(pcmu->encode_audio(pcm));
     }
+    leg_peer_ = stamping_peer(4242, AudioCodec::kPcmu);
   }
-  auto leg_peer = stamping_peer(4242, AudioCodec::kPcmu);
-  uint8_t pkt[1500];
-  uint16_t seq = 0;
-  for (auto _ : state) {
+
+  // One 20 ms tick: a packet from every source (and the leg), then tick().
+  void tick() {
     for (int s = 0; s < kSources; ++s) {
       testing::PacketOptions level;
-      if (silent > 0) {
+      if (silent_ > 0) {
         level.audio_level_ext_id = 1;
-        level.audio_level_dbov = s < silent ? 127 : 30;
+        level.audio_level_dbov = s < silent_ ? 127 : 30;
       }
-      session->push_rtp(h[s], {pkt, peers[s]->write_packet(frames[s][seq % 50], pkt, level)});
+      session_->push_rtp(h_[static_cast<size_t>(s)],
+                         {pkt_, peers_[static_cast<size_t>(s)]->write_packet(frames_[static_cast<size_t>(s)][seq_ % 50], pkt_, level)});
     }
-    if (leg_talking) session->push_rtp(leg_handle, {pkt, leg_peer->write_packet(leg_frames[seq % 50], pkt)});
-    ++seq;
-    clock.advance_us(20000);
-    session->tick();
+    if (leg_talking_) session_->push_rtp(leg_handle_, {pkt_, leg_peer_->write_packet(leg_frames_[seq_ % 50], pkt_)});
+    ++seq_;
+    clock_.advance_us(20000);
+    session_->tick();
   }
+
+  Session& session() { return *session_; }
+
+ private:
+  bool leg_talking_;
+  int silent_;
+  std::vector<std::vector<std::vector<uint8_t>>> frames_;
+  SimulatedClock clock_;
+  NullSink sink_;
+  std::unique_ptr<Session> session_;
+  std::vector<PushHandle> h_;
+  std::vector<std::unique_ptr<FakePeer>> peers_;
+  PushHandle leg_handle_;
+  std::vector<std::vector<uint8_t>> leg_frames_;
+  std::unique_ptr<FakePeer> leg_peer_;
+  uint8_t pkt_[1500];
+  uint16_t seq_ = 0;
+};
+
+// The leg talks (a PCMU tone, so its Opus stream into the session codes
+// sound, as the baseline does) or sends nothing (the stream codes silence).
+// With `silent` > 0 every packet carries its RFC 6464 level and the first
+// `silent` sources are silent; `skip` lets the session skip their decode.
+void run_audio_tick(benchmark::State& state, bool leg_talking, int silent = 0, bool skip = true) {
+  AudioTickRig rig(leg_talking, silent, skip);
+  for (auto _ : state) rig.tick();
   set_sessions_per_core(state);
-  set_stage_shares(state, session->stats().stages);
+  set_stage_shares(state, rig.session().stats().stages);
 }
 
 void BM_AudioTick10Sources_sipmix(benchmark::State& state) { run_audio_tick(state, true); }
@@ -172,29 +195,71 @@ BENCHMARK(BM_AudioTick10Sources_8_silent)->Name("BM_AudioTick10Sources/sipmix_8_
 void BM_AudioTick10Sources_8_silent_decode_all(benchmark::State& state) { run_audio_tick(state, true, 8, false); }
 BENCHMARK(BM_AudioTick10Sources_8_silent_decode_all)->Name("BM_AudioTick10Sources/sipmix_8_silent_decode_all");
 
-void BM_AudioTick10Sources_codecs_only(benchmark::State& state) {
-  const auto frames = opus_frames();
-  std::vector<std::unique_ptr<audio::AudioDecoder>> dec;
-  for (int s = 0; s < kSources; ++s) dec.push_back(std::move(*audio::make_audio_decoder(audio::AudioCodec::kOpus)));
-  audio::EncoderConfig pc;
-  pc.codec = audio::AudioCodec::kPcmu;
-  auto pcmu = std::move(*audio::make_audio_encoder(pc));
-  audio::EncoderConfig oc;
-  oc.max_audio_bandwidth_hz = 4000;
-  auto opus = std::move(*audio::make_audio_encoder(oc));
-  std::vector<int16_t> pcm(audio::kMaxDecodedSamples), low(160);
-  std::vector<uint8_t> out(1500);
-  int f = 0;
-  for (auto _ : state) {
-    for (int s = 0; s < kSources; ++s) dec[s]->decode(frames[s][f % 50], pcm);
-    std::copy_n(pcm.begin(), 160, low.begin());  // any 160 samples: only the encode cost counts
-    benchmark::DoNotOptimize(pcmu->encode(low, out));
-    benchmark::DoNotOptimize(opus->encode({pcm.data(), 960}, out));
-    ++f;
+// The codec work one tick cannot avoid: 10 Opus decodes, 1 PCMU encode and
+// 1 narrowband Opus encode.
+class AudioCodecsOnly {
+ public:
+  AudioCodecsOnly() : frames_(opus_frames()), pcm_(audio::kMaxDecodedSamples), low_(160), out_(1500) {
+    for (int s = 0; s < kSources; ++s) dec_.push_back(std::move(*audio::make_audio_decoder(audio::AudioCodec::kOpus)));
+    audio::EncoderConfig pc;
+    pc.codec = audio::AudioCodec::kPcmu;
+    pcmu_ = std::move(*audio::make_audio_encoder(pc));
+    audio::EncoderConfig oc;
+    oc.max_audio_bandwidth_hz = 4000;
+    opus_ = std::move(*audio::make_audio_encoder(oc));
   }
+  void tick() {
+    for (int s = 0; s < kSources; ++s) dec_[static_cast<size_t>(s)]->decode(frames_[static_cast<size_t>(s)][f_ % 50], pcm_);
+    std::copy_n(pcm_.begin(), 160, low_.begin());  // any 160 samples: only the encode cost counts
+    benchmark::DoNotOptimize(pcmu_->encode(low_, out_));
+    benchmark::DoNotOptimize(opus_->encode({pcm_.data(), 960}, out_));
+    ++f_;
+  }
+
+ private:
+  std::vector<std::vector<std::vector<uint8_t>>> frames_;
+  std::vector<std::unique_ptr<audio::AudioDecoder>> dec_;
+  std::unique_ptr<audio::AudioEncoder> pcmu_, opus_;
+  std::vector<int16_t> pcm_, low_;
+  std::vector<uint8_t> out_;
+  int f_ = 0;
+};
+
+void BM_AudioTick10Sources_codecs_only(benchmark::State& state) {
+  AudioCodecsOnly work;
+  for (auto _ : state) work.tick();
   set_sessions_per_core(state);
 }
 BENCHMARK(BM_AudioTick10Sources_codecs_only)->Name("BM_AudioTick10Sources/codecs_only");
+
+// BM_AudioTick10Sources/interleaved: the talking-leg tick (sipmix) against
+// codecs_only; BM_AudioTick10Sources_8_silent/interleaved: the 8-silent tick
+// against the same session decoding every packet (decode_all).
+const bool kAudioTickInterleaved = [] {
+  bench::InterleavedBenchmark("BM_AudioTick10Sources/interleaved",
+                              [](benchmark::State&, std::vector<bench::Side>* sides) {
+                                auto rig = std::make_shared<AudioTickRig>(true, 0, true);
+                                auto work = std::make_shared<AudioCodecsOnly>();
+                                sides->push_back(bench::Side::whole("sipmix", [rig](int64_t n) {
+                                  for (int64_t i = 0; i < n; ++i) rig->tick();
+                                }));
+                                sides->push_back(bench::Side::whole("codecs_only", [work](int64_t n) {
+                                  for (int64_t i = 0; i < n; ++i) work->tick();
+                                }));
+                              });
+  bench::InterleavedBenchmark("BM_AudioTick10Sources_8_silent/interleaved",
+                              [](benchmark::State&, std::vector<bench::Side>* sides) {
+                                auto rig = std::make_shared<AudioTickRig>(true, 8, true);
+                                auto all = std::make_shared<AudioTickRig>(true, 8, false);
+                                sides->push_back(bench::Side::whole("sipmix", [rig](int64_t n) {
+                                  for (int64_t i = 0; i < n; ++i) rig->tick();
+                                }));
+                                sides->push_back(bench::Side::whole("decode_all", [all](int64_t n) {
+                                  for (int64_t i = 0; i < n; ++i) all->tick();
+                                }));
+                              });
+  return true;
+}();
 
 // ---- video leg -------------------------------------------------------------
 
@@ -461,6 +526,7 @@ void set_ratio(benchmark::State& state, const std::string& name, const std::vect
 //   encode_ratio_still_motion (_min/_max)   still / motion encode time, per round
 //   encode_ratio_still_off   still / still_off encode time, per round
 //   skipped_share_still      frames the still leg did not encode
+//   ratio_motion, ratio_still_off   the same ratios the other way up (baseline / sipmix)
 // The benchmark's own time is the still session's CPU per media second.
 void BM_StillCanvas_interleaved(benchmark::State& state) {
   SessionConfig off;
@@ -481,6 +547,9 @@ void BM_StillCanvas_interleaved(benchmark::State& state) {
     state.counters["cpu_ms_per_s_" + s.name] = bench::detail::median(s.cpu_ms);
   }
   set_ratio(state, "encode_ratio_still_motion", sides[0].encode_ms, sides[1].encode_ms);
+  // The contract's form (design.md): baseline / sipmix, sipmix being the still leg.
+  set_ratio(state, "ratio_motion", sides[1].encode_ms, sides[0].encode_ms);
+  set_ratio(state, "ratio_still_off", sides[2].encode_ms, sides[0].encode_ms);
   set_ratio(state, "encode_ratio_still_off", sides[0].encode_ms, sides[2].encode_ms);
   set_ratio(state, "cpu_ratio_still_motion", sides[0].cpu_ms, sides[1].cpu_ms);
   const LegStats l = sides[0].rig->session().stats().legs[0];
@@ -519,7 +588,8 @@ const std::vector<std::vector<std::vector<uint8_t>>>& vp8_inputs_16() {
 // (`shown_only`) and off (`decode_all`), 5 s of media of each per round.
 // Counters: decode_ms_per_s_<side> (StageTimes video_decode), cpu_ms_per_s_<side>,
 // decode_ratio_shown_all (_min/_max): shown_only / decode_all decode time per
-// round; cpu_ratio_shown_all likewise for the thread's CPU.
+// round (ratio_decode_all: its inverse); cpu_ratio_shown_all likewise for the
+// thread's CPU.
 void BM_ShownDecode_interleaved(benchmark::State& state) {
   SessionConfig all;
   all.decode_shown_only = false;
@@ -536,6 +606,7 @@ void BM_ShownDecode_interleaved(benchmark::State& state) {
     state.counters["cpu_ms_per_s_" + s.name] = bench::detail::median(s.cpu_ms);
   }
   set_ratio(state, "decode_ratio_shown_all", sides[0].decode_ms, sides[1].decode_ms);
+  set_ratio(state, "ratio_decode_all", sides[1].decode_ms, sides[0].decode_ms);  // baseline / sipmix
   set_ratio(state, "cpu_ratio_shown_all", sides[0].cpu_ms, sides[1].cpu_ms);
   int decoding = 0;
   for (const StreamStats& st : sides[0].rig->session().stats().streams)
@@ -560,7 +631,7 @@ BENCHMARK(BM_ShownDecode_interleaved)
 // The publishers' frames are pre-encoded loops (keyframe every 2 s) and do
 // not answer PLIs; no simulcast (the session takes one encoding per stream).
 // Counters: cpu_ms_per_s_<side>, cpu_ratio_off_on (_min/_max): all-off /
-// all-on CPU per round (goal >= 2), decode/encode_ms_per_s_<side> (StageTimes).
+// all-on CPU per round (goal >= 2; also as ratio_off), decode/encode_ms_per_s_<side> (StageTimes).
 void BM_RealisticSession_interleaved(benchmark::State& state) {
   static const auto inputs = [] {
     std::vector<std::vector<std::vector<uint8_t>>> out;
@@ -602,6 +673,7 @@ void BM_RealisticSession_interleaved(benchmark::State& state) {
     state.counters["encode_ms_per_s_" + s.name] = bench::detail::median(s.encode_ms);
   }
   set_ratio(state, "cpu_ratio_off_on", sides[1].cpu_ms, sides[0].cpu_ms);
+  set_ratio(state, "ratio_off", sides[1].cpu_ms, sides[0].cpu_ms);  // baseline / sipmix
   state.counters["rounds"] = static_cast<double>(state.range(0));
 }
 BENCHMARK(BM_RealisticSession_interleaved)
@@ -616,43 +688,77 @@ BENCHMARK(BM_RealisticSession_interleaved)
 // same picture) and 30 H.264 encodes with the leg's settings. The difference
 // to BM_VideoLeg/sipmix is what the session adds: jitter buffers,
 // depacketizing, frame assembly, RTP packetizing, and the audio.
-void BM_VideoLeg_codecs_and_compose(benchmark::State& state) {
-  const auto& video_in = vp8_inputs();
-  std::vector<std::unique_ptr<video::VideoDecoder>> dec;
-  std::vector<video::StreamCandidate> cand;
-  for (int s = 0; s < kVideoSources; ++s) {
-    dec.push_back(std::move(*video::VideoDecoder::create(video::VideoCodec::kVp8)));
-    cand.push_back({static_cast<uint64_t>(s), static_cast<uint64_t>(s), std::nullopt});
+class CodecsAndCompose {
+ public:
+  CodecsAndCompose() : video_in_(vp8_inputs()) {
+    std::vector<video::StreamCandidate> cand;
+    for (int s = 0; s < kVideoSources; ++s) {
+      dec_.push_back(std::move(*video::VideoDecoder::create(video::VideoCodec::kVp8)));
+      cand.push_back({static_cast<uint64_t>(s), static_cast<uint64_t>(s), std::nullopt});
+    }
+    (void)layout_.update(cand, std::nullopt);
+    (void)compositor_.configure({});
+    enc_ = std::move(*video::VideoEncoder::create(video::VideoEncoderConfig{}));
+    tiles_.resize(layout_.slots().size());
   }
-  video::LayoutManager layout;
-  (void)layout.update(cand, std::nullopt);
-  video::Compositor compositor;
-  (void)compositor.configure({});
-  video::VideoEncoderConfig ec;
-  auto enc = std::move(*video::VideoEncoder::create(ec));
-  std::vector<video::TileInput> tiles(layout.slots().size());
-  int frame = 0;
-  int64_t t_us = 0;
-  for (auto _ : state) {
-    for (int f = 0; f < 30; ++f, ++frame) {
-      for (size_t i = 0; i < tiles.size(); ++i) {
-        const video::LayoutSlot& slot = layout.slots()[i];
-        const auto& frames = video_in[slot.stream_id];
-        (void)dec[slot.stream_id]->decode(frames[static_cast<size_t>(frame) % frames.size()]);
-        tiles[i].stream_id = slot.stream_id;
-        tiles[i].cell = slot.cell;
-        tiles[i].frame = dec[slot.stream_id]->frame();
-        tiles[i].generation = static_cast<uint64_t>(frame) + 1;
+
+  // One second: 30 frames of 9 decodes, a composition and an encode.
+  void run_second() {
+    for (int f = 0; f < 30; ++f, ++frame_) {
+      for (size_t i = 0; i < tiles_.size(); ++i) {
+        const video::LayoutSlot& slot = layout_.slots()[i];
+        const auto& frames = video_in_[slot.stream_id];
+        (void)dec_[slot.stream_id]->decode(frames[static_cast<size_t>(frame_) % frames.size()]);
+        tiles_[i].stream_id = slot.stream_id;
+        tiles_[i].cell = slot.cell;
+        tiles_[i].frame = dec_[slot.stream_id]->frame();
+        tiles_[i].generation = static_cast<uint64_t>(frame_) + 1;
       }
-      (void)compositor.compose(tiles);
+      (void)compositor_.compose(tiles_);
       video::EncodedFrame ef;
-      benchmark::DoNotOptimize(enc->encode(compositor.canvas(), t_us, &ef));
-      t_us += 33333;
+      benchmark::DoNotOptimize(enc_->encode(compositor_.canvas(), t_us_, &ef));
+      t_us_ += 33333;
     }
   }
+
+ private:
+  const std::vector<std::vector<std::vector<uint8_t>>>& video_in_;
+  std::vector<std::unique_ptr<video::VideoDecoder>> dec_;
+  video::LayoutManager layout_;
+  video::Compositor compositor_;
+  std::unique_ptr<video::VideoEncoder> enc_;
+  std::vector<video::TileInput> tiles_;
+  int frame_ = 0;
+  int64_t t_us_ = 0;
+};
+
+void BM_VideoLeg_codecs_and_compose(benchmark::State& state) {
+  CodecsAndCompose work;
+  for (auto _ : state) work.run_second();
   set_legs_per_core(state);
 }
 BENCHMARK(BM_VideoLeg_codecs_and_compose)->Name("BM_VideoLeg/codecs_and_compose")->Unit(benchmark::kMillisecond)->MinTime(5.0);
+
+// BM_VideoLeg/interleaved: BM_VideoLeg/sipmix and /codecs_and_compose
+// alternating, one media second a batch at least (bench/interleave.h);
+// ratio_codecs_and_compose < 1 is the session's overhead over that work.
+const bool kVideoLegInterleaved = [] {
+  bench::InterleaveOptions opt;
+  opt.rounds = 11;
+  opt.batch_s = 0.3;
+  bench::InterleavedBenchmark(
+      "BM_VideoLeg/interleaved",
+      [](benchmark::State&, std::vector<bench::Side>* sides) {
+        auto rig = std::make_shared<VideoLegRig>(vp8_inputs(), std::vector<size_t>{}, SessionConfig{});
+        auto work = std::make_shared<CodecsAndCompose>();
+        sides->push_back(bench::Side::whole("sipmix", [rig](int64_t n) { rig->run_seconds(static_cast<int>(n)); }));
+        sides->push_back(bench::Side::whole("codecs_and_compose", [work](int64_t n) {
+          for (int64_t i = 0; i < n; ++i) work->run_second();
+        }));
+      },
+      opt);
+  return true;
+}();
 
 }  // namespace
 }  // namespace sipmix
