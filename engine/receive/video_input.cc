@@ -38,6 +38,9 @@ bool VideoInput::process(int64_t now_us, StageTimer* timer, bool decode) {
   for (;;) {
     const Playout p = jitter_->pop_due(now_us);
     if (p.kind == PlayoutKind::kNotYet) break;
+    // Anything that goes by undecoded (a frame, a loss) leaves the decoder's
+    // references stale: it needs a keyframe once the stream is shown again.
+    if (!decoding_) skipped_since_decoding_ = true;
     if (p.lost_before > 0) assembler_.on_loss(static_cast<int>(p.lost_before));
     if (p.kind != PlayoutKind::kPacket) continue;
     if (p.packet.payload_type != payload_type_) continue;
@@ -48,7 +51,6 @@ bool VideoInput::process(int64_t now_us, StageTimer* timer, bool decode) {
     if (f->keyframe) requester_.on_keyframe();
     if (!decoding_) {
       ++frames_not_decoded_;
-      skipped_since_decoding_ = true;
       continue;
     }
     const int64_t t0 = timer ? timer->mark() : 0;
