@@ -46,8 +46,25 @@ Status Compositor::configure(const CompositorConfig& config, const simd::ScaleDs
   return {};
 }
 
+void Compositor::mark_changed(const Rect& r) {
+  if (changed_reported_) {
+    n_changed_ = 0;
+    changed_reported_ = false;
+  }
+  if (r.empty()) return;
+  const Rect whole{0, 0, canvas_.width(), canvas_.height()};
+  if (n_changed_ == 1 && changed_[0] == whole) return;
+  if (n_changed_ == kMaxChanged) {
+    changed_[0] = whole;
+    n_changed_ = 1;
+    return;
+  }
+  changed_[static_cast<size_t>(n_changed_++)] = r;
+}
+
 void Compositor::invalidate() {
   const YuvColor bg = config_.layout.background;
+  mark_changed({0, 0, canvas_.width(), canvas_.height()});
   canvas_.fill(bg.y, bg.u, bg.v);
   stats_.background_pixels += static_cast<uint64_t>(canvas_.width()) * canvas_.height();
   tiles_.fill(TileState{});
@@ -85,6 +102,7 @@ int Compositor::painted_rects(const TileState& t, int border_px, Rect* out) {
 
 void Compositor::fill(const Rect& r, YuvColor c) {
   if (r.empty()) return;
+  mark_changed(r);
   I420MutableView cv = canvas_.mutable_view();
   fill_plane(cv.y, cv.stride_y, r, c.y);
   const Rect h = half(r);
@@ -95,6 +113,10 @@ void Compositor::fill(const Rect& r, YuvColor c) {
 Status Compositor::compose(std::span<const TileInput> tiles) {
   if (!configured_) return invalid_argument("compositor: configure() first");
   if (tiles.size() > static_cast<size_t>(kMaxTiles)) return invalid_argument("tiles: at most 9");
+  if (changed_reported_) {  // nothing written since the last compose()
+    n_changed_ = 0;
+    changed_reported_ = false;
+  }
   const Rect canvas_rect{0, 0, canvas_.width(), canvas_.height()};
   for (size_t i = 0; i < tiles.size(); ++i) {
     const TileInput& t = tiles[i];
@@ -175,6 +197,7 @@ Status Compositor::compose(std::span<const TileInput> tiles) {
     }
   }
   tiles_ = next;
+  changed_reported_ = true;
   return {};
 }
 
@@ -187,6 +210,7 @@ void Compositor::draw_tile(const TileInput& in, const TileState& st) {
     const Rect& s = st.placement.src;
     const Rect& d = st.placement.dst;
     const I420View& f = in.frame;
+    mark_changed(d);
     // The scaler chooses the method per plane (simd/scale.h); sizes were
     // validated in compose(), and a refused (empty) plane draws nothing.
     auto scale = [this](const uint8_t* src, int src_stride, int sw, int sh, uint8_t* dst, int dst_stride, int dw,

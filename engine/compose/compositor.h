@@ -61,6 +61,12 @@ class Compositor {
   I420View canvas() const { return canvas_.view(); }
   const Stats& stats() const { return stats_; }
 
+  // The canvas areas the last compose() (and any invalidate() before it)
+  // wrote: empty when the canvas is the same as after the compose() before.
+  // The encoder uses it to skip unchanged frames and, for VP8, as its map of
+  // active macroblocks. May be coarser than what changed, never finer.
+  std::span<const Rect> changed_rects() const { return {changed_.data(), static_cast<size_t>(n_changed_)}; }
+
  private:
   struct TileState {
     bool used = false;
@@ -80,6 +86,9 @@ class Compositor {
   void draw_tile(const TileInput& in, const TileState& st);
   void draw_placeholder(const Rect& cell);
   void draw_border(const Rect& cell);
+  void mark_changed(const Rect& r);
+
+  static constexpr int kMaxChanged = 64;  // beyond: one rect, the whole canvas
 
   CompositorConfig config_;
   const simd::ScaleDsp* dsp_ = nullptr;
@@ -88,6 +97,9 @@ class Compositor {
   simd::ScaleScratch scale_scratch_;
   std::array<TileState, kMaxTiles> tiles_{};
   bool configured_ = false;
+  std::array<Rect, kMaxChanged> changed_{};
+  int n_changed_ = 0;
+  bool changed_reported_ = false;  // changed_ is the last compose()'s; the next one starts afresh
   Stats stats_;
 };
 

@@ -27,10 +27,14 @@ class VideoInput {
   // Tick thread: assembles and decodes everything due. Returns true when a
   // keyframe request (PLI) should go to the sender now. With a `timer`, the
   // decoder's time moves from Stage::kVideoIn to Stage::kVideoDecode.
-  bool process(int64_t now_us, StageTimer* timer = nullptr);
+  // With `decode` false (the stream is on no canvas) the frames are still
+  // received and assembled, but not decoded. When decoding resumes after
+  // frames were left out, the decoder waits for a keyframe, which is
+  // requested at once (throttled); frame() keeps the last good picture.
+  bool process(int64_t now_us, StageTimer* timer = nullptr, bool decode = true);
 
   // The last good picture (empty before the first) and a counter that
-  // changes with every new decode.
+  // changes with every decode that changed its pixels.
   video::I420View frame() const { return decoder_->frame(); }
   uint64_t generation() const { return generation_; }
   // Media time of the last decoded frame; -1 before the first.
@@ -42,6 +46,13 @@ class VideoInput {
   // The sender's SSRC, learned from its packets (0 before the first).
   uint32_t ssrc() const { return ssrc_; }
   uint64_t keyframe_requests_sent() const { return requester_.requests_sent(); }
+  // Frames assembled but not decoded while the stream was not shown.
+  uint64_t frames_not_decoded() const { return frames_not_decoded_; }
+  // Times decoding resumed and a keyframe was needed, and how long the
+  // last of those took from the resume to the first decoded picture (-1:
+  // none yet, or still waiting).
+  uint64_t resumes() const { return resumes_; }
+  int64_t last_resume_latency_us() const { return last_resume_latency_us_; }
 
  private:
   VideoInput(uint8_t payload_type, std::unique_ptr<JitterBuffer> jitter, std::unique_ptr<video::VideoDecoder> decoder,
@@ -55,6 +66,13 @@ class VideoInput {
   uint64_t generation_ = 0;
   int64_t last_frame_us_ = -1;
   uint32_t ssrc_ = 0;
+  bool decoding_ = true;
+  bool skipped_since_decoding_ = false;  // frames left out since decoding stopped
+  bool resume_pending_ = false;
+  int64_t resume_us_ = 0;
+  int64_t last_resume_latency_us_ = -1;
+  uint64_t resumes_ = 0;
+  uint64_t frames_not_decoded_ = 0;
 };
 
 }  // namespace sipmix::session

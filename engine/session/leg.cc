@@ -118,6 +118,7 @@ LegStats Leg::report() const {
   LegStats st = stats;
   st.id = config.id;
   st.muted = muted;
+  if (video_encoder) st.video_frames_skipped = video_encoder->stats().frames_skipped;
   if (srtp) {
     const srtp::SrtpStats ss = srtp->stats();
     st.srtp_auth_failures = ss.auth_failures;

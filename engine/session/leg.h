@@ -115,6 +115,7 @@ struct Leg final : private rtp::RtcpVisitor {
   bool layout_valid = false;
   std::unique_ptr<video::Compositor> compositor;
   std::unique_ptr<video::VideoEncoder> video_encoder;
+  AlignedBuffer<uint8_t> changed_mbs;  // the canvas's macroblocks the last compose changed
   std::variant<std::monostate, video::h264::Packetizer, video::vp8::Packetizer> packetizer;
   std::unique_ptr<video::RtpPacketList> video_packets;
   int64_t next_video_us = 0;

@@ -171,9 +171,11 @@ Status LegBuilder::build_video_send_side(Leg& leg) {
   vc.fps = c.fps;
   vc.bitrate_bps = c.video_bitrate_bps;
   vc.h264_preset = c.h264_preset;
+  vc.skip_unchanged = config_.skip_unchanged_video;
   auto venc = video::VideoEncoder::create(vc);
   if (!venc.ok()) return venc.status();
   leg.video_encoder = std::move(*venc);
+  leg.changed_mbs.reset(static_cast<size_t>(leg.video_encoder->mb_cols()) * leg.video_encoder->mb_rows());
   video::PacketizerConfig pc;
   pc.payload_type = c.video_payload_type;
   pc.ssrc = leg.video_ssrc = make_ssrc(c.id, 3);

@@ -19,6 +19,18 @@ std::optional<int64_t> participant_active_ms(const std::vector<std::unique_ptr<S
   return best;
 }
 
+// Marks the macroblocks of the encoder's grid that the rects touch.
+void mark_macroblocks(std::span<const video::Rect> rects, int mb_cols, int mb_rows, uint8_t* map) {
+  std::memset(map, 0, static_cast<size_t>(mb_cols) * static_cast<size_t>(mb_rows));
+  for (const video::Rect& r : rects) {
+    if (r.empty()) continue;
+    const int c0 = std::max(0, r.x / 16), c1 = std::min(mb_cols, (r.right() + 15) / 16);
+    const int r0 = std::max(0, r.y / 16), r1 = std::min(mb_rows, (r.bottom() + 15) / 16);
+    for (int row = r0; row < r1; ++row)
+      std::memset(map + static_cast<ptrdiff_t>(row) * mb_cols + c0, 1, static_cast<size_t>(std::max(0, c1 - c0)));
+  }
+}
+
 }  // namespace
 
 void LegVideoSender::update_layout(Leg& leg, const std::vector<std::unique_ptr<Stream>>& streams) {
@@ -76,7 +88,9 @@ void LegVideoSender::send_frame(Leg& leg, const std::vector<std::unique_ptr<Stre
     t0 = timer_->add(Stage::kSink, t0);
   }
   video::EncodedFrame ef;
-  const bool encoded = leg.video_encoder->encode(leg.compositor->canvas(), t_us, &ef);
+  video::VideoEncoder& enc = *leg.video_encoder;
+  mark_macroblocks(leg.compositor->changed_rects(), enc.mb_cols(), enc.mb_rows(), leg.changed_mbs.data());
+  const bool encoded = enc.encode(leg.compositor->canvas(), t_us, &ef, leg.changed_mbs.data());
   t0 = timer_->add(Stage::kVideoEncode, t0);
   if (!encoded || ef.data.empty()) return;
   ++leg.stats.video_frames_encoded;

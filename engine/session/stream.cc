@@ -57,9 +57,9 @@ void Stream::pull_audio(int64_t t_us, StageTimer& timer, audio::NMinus1Mixer& mi
   talkers.update(id, has_frame && !muted ? audio->level_dbov() : audio::TalkerDetector::kSilenceDbov);
 }
 
-void Stream::decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink) {
+void Stream::decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink, bool shown) {
   const int64_t t0 = timer.mark();
-  const bool wants_keyframe = video->process(t_us, &timer);
+  const bool wants_keyframe = video->process(t_us, &timer, shown);
   timer.add(Stage::kVideoIn, t0);
   if (!wants_keyframe) return;
   uint8_t buf[64];
@@ -112,6 +112,11 @@ StreamStats Stream::stats() const {
   } else {
     st.decoded_frames = video->decoder_stats().frames_decoded;
     st.decode_errors = video->decoder_stats().decode_errors;
+    st.unchanged_frames = video->decoder_stats().unchanged_frames;
+    st.frames_not_shown = video->frames_not_decoded();
+    st.switches = video->resumes();
+    const int64_t lat = video->last_resume_latency_us();
+    st.switch_latency_ms = lat < 0 ? -1 : static_cast<int>(lat / 1000);
     st.keyframe_requests = video->keyframe_requests_sent();
   }
   return st;

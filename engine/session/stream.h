@@ -41,9 +41,10 @@ struct Stream {
   void pull_audio(int64_t t_us, StageTimer& timer, audio::NMinus1Mixer& mixer, audio::TalkerDetector& talkers);
   // Participants' RTCP: nothing needs it yet beyond draining.
   void drain_rtcp();
-  // Video: the pictures due by `t_us`; a PLI (and an event) when the input
-  // asks the participant for a keyframe.
-  void decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink);
+  // Video: the pictures due by `t_us` (decoded only when `shown` on some
+  // leg's canvas); a PLI (and an event) when the input asks the participant
+  // for a keyframe.
+  void decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink, bool shown = true);
   // Moderation: its mute state, applied to its mixer source.
   void set_muted(bool muted_now, audio::NMinus1Mixer& mixer);
   StreamStats stats() const;

@@ -9,12 +9,31 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include <cstring>
 #include <string>
 
 #include "video_codec/video_decoder.h"
 
 namespace sipmix::video {
 namespace {
+
+bool plane_equal(const uint8_t* a, int a_stride, const uint8_t* b, int b_stride, int width, int height) {
+  for (int y = 0; y < height; ++y)
+    if (std::memcmp(a + static_cast<ptrdiff_t>(y) * a_stride, b + static_cast<ptrdiff_t>(y) * b_stride,
+                    static_cast<size_t>(width)) != 0)
+      return false;
+  return true;
+}
+
+// Same size and pixels (8-bit 4:2:0).
+bool same_picture(const AVFrame* a, const AVFrame* b) {
+  if (!a->data[0] || !b->data[0] || a->width != b->width || a->height != b->height || a->format != b->format)
+    return false;
+  const int w = a->width, h = a->height, cw = (w + 1) / 2, ch = (h + 1) / 2;
+  return plane_equal(a->data[0], a->linesize[0], b->data[0], b->linesize[0], w, h) &&
+         plane_equal(a->data[1], a->linesize[1], b->data[1], b->linesize[1], cw, ch) &&
+         plane_equal(a->data[2], a->linesize[2], b->data[2], b->linesize[2], cw, ch);
+}
 
 class H264DecoderBackend final : public DecoderBackend {
  public:
@@ -74,13 +93,16 @@ class H264DecoderBackend final : public DecoderBackend {
 
   void flush() override { avcodec_flush_buffers(ctx_); }
   bool converted_last() const override { return converted_; }
+  bool unchanged_last() const override { return unchanged_; }
 
  private:
   // Takes tmp_ as the new shown picture, converting when it is not 8-bit I420.
   bool show(I420View* out) {
     const auto fmt = static_cast<AVPixelFormat>(tmp_->format);
     const int w = tmp_->width, h = tmp_->height;
+    unchanged_ = false;
     if (fmt == AV_PIX_FMT_YUV420P && tmp_->color_range != AVCOL_RANGE_JPEG) {
+      unchanged_ = same_picture(tmp_, shown_);
       av_frame_unref(shown_);
       av_frame_move_ref(shown_, tmp_);
       *out = {shown_->data[0], shown_->data[1], shown_->data[2], shown_->linesize[0], shown_->linesize[1],
@@ -124,6 +146,7 @@ class H264DecoderBackend final : public DecoderBackend {
   AVColorRange sws_range_ = AVCOL_RANGE_UNSPECIFIED;
   I420Buffer conv_;
   bool converted_ = false;
+  bool unchanged_ = false;
 };
 
 }  // namespace

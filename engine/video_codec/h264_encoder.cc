@@ -78,7 +78,7 @@ class H264EncoderBackend final : public EncoderBackend {
     return Status::ok_status();
   }
 
-  bool encode(const I420View& p, bool force_keyframe, EncodedFrame* out) override {
+  bool encode(const I420View& p, bool force_keyframe, const uint8_t* /*active_mbs*/, EncodedFrame* out) override {
     if (av_frame_make_writable(frame_) < 0) return false;
     copy_plane(p.y, p.stride_y, frame_->data[0], frame_->linesize[0], p.width, p.height);
     copy_plane(p.u, p.stride_u, frame_->data[1], frame_->linesize[1], (p.width + 1) / 2, (p.height + 1) / 2);

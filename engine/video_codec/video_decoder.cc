@@ -26,6 +26,9 @@ VideoDecoder::Result VideoDecoder::decode(std::span<const uint8_t> frame) {
       if (!frame_.empty() && (out.width != frame_.width || out.height != frame_.height))
         ++stats_.resolution_changes;
       if (backend_->converted_last()) ++stats_.converted_frames;
+      unchanged_ = !frame_.empty() && out.width == frame_.width && out.height == frame_.height &&
+                   backend_->unchanged_last();
+      if (unchanged_) ++stats_.unchanged_frames;
       frame_ = out;
       ++stats_.frames_decoded;
       if (key) waiting_keyframe_ = false;

@@ -22,6 +22,7 @@ struct VideoDecoderStats {
   uint64_t skipped_waiting_keyframe = 0;  // inter frames after an error, before a keyframe
   uint64_t resolution_changes = 0;
   uint64_t converted_frames = 0;        // went through libswscale
+  uint64_t unchanged_frames = 0;        // decoded to the same pixels as the picture before
 };
 
 // Implemented per codec in vp8_decoder.cc / h264_decoder.cc.
@@ -34,6 +35,9 @@ class DecoderBackend {
   // Drop reference state after an error.
   virtual void flush() {}
   virtual bool converted_last() const { return false; }
+  // The last kFrame has exactly the pixels of the picture before it (a still
+  // camera, a shared slide). False when the backend cannot tell.
+  virtual bool unchanged_last() const { return false; }
 };
 
 class VideoDecoder {
@@ -59,8 +63,14 @@ class VideoDecoder {
   // returns kFrame.
   I420View frame() const { return frame_; }
   VideoCodec codec() const { return codec_; }
+  // The last kFrame's pixels equal the picture's before it: nothing to redraw.
+  bool unchanged() const { return unchanged_; }
   // True from a decode error until a keyframe decodes.
   bool keyframe_needed() const { return waiting_keyframe_; }
+  // Frames were not given to the decoder (the stream was not shown): its
+  // reference state is stale, so it decodes nothing until a keyframe. The
+  // last good picture stays.
+  void wait_for_keyframe() { waiting_keyframe_ = true; }
   // True once per error: the caller raises one keyframe request (throttled by
   // KeyframeRequester).
   bool take_keyframe_request() {
@@ -78,6 +88,7 @@ class VideoDecoder {
   I420View frame_;
   bool waiting_keyframe_ = true;
   bool request_ = false;
+  bool unchanged_ = false;
   VideoDecoderStats stats_;
 };
 

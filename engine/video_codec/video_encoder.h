@@ -1,7 +1,8 @@
 // Video encoding for a SIP leg's composed canvas: H.264 through libavcodec +
 // libx264 (Constrained Baseline, zerolatency) or VP8 through libvpx (realtime,
-// CBR), with keyframes on request spaced >= 250 ms apart in media time.
-// One encoder per leg, called from that leg's tick thread only.
+// CBR), with keyframes on request spaced >= 250 ms apart in media time. Told
+// which macroblocks changed, it skips still frames and gives libvpx its active
+// map. One encoder per leg, called from that leg's tick thread only.
 #pragma once
 
 #include <cstdint>
@@ -11,6 +12,7 @@
 #include <vector>
 
 #include "sipmix/status.h"
+#include "base/aligned_buffer.h"
 #include "base/i420.h"
 #include "video_codec/keyframe_policy.h"
 #include "video_codec/video_decoder.h"
@@ -28,6 +30,15 @@ struct VideoEncoderConfig {
   int keyframe_interval_s = 10;          // periodic keyframe; requests come on top
   int64_t min_keyframe_spacing_us = 250'000;
   int threads = 1;
+  // Still canvases (encode() told that nothing changed): after `settle_frames`
+  // more frames, so that the codec's quality on the new picture converges,
+  // nothing is encoded or sent (RTP allows a lower frame rate), except one
+  // frame every `still_repeat_interval_us` and any keyframe due. VP8 codes
+  // only the macroblocks changed within the last settle_frames frames (the
+  // others are skipped blocks). Off: every frame is a full encode.
+  bool skip_unchanged = true;
+  int settle_frames = 10;
+  int64_t still_repeat_interval_us = 1'000'000;
 };
 
 // Validates ranges; the message names the field.
@@ -46,6 +57,9 @@ struct VideoEncoderStats {
   uint64_t forced_keyframes = 0;
   uint64_t errors = 0;  // wrong input size, or the codec failed
   uint64_t bytes_out = 0;
+  uint64_t frames_skipped = 0;   // still canvas: not encoded, nothing sent
+  uint64_t still_repeats = 0;    // still canvas re-sent (still_repeat_interval_us)
+  uint64_t partial_frames = 0;   // VP8 frames coded with an active map
 };
 
 // Implemented per codec in h264_encoder.cc / vp8_encoder.cc.
@@ -53,7 +67,10 @@ class EncoderBackend {
  public:
   virtual ~EncoderBackend() = default;
   // Returns false on a codec error. out->data may be empty (nothing produced).
-  virtual bool encode(const I420View& picture, bool force_keyframe, EncodedFrame* out) = 0;
+  // `active_mbs`: one byte per 16x16 macroblock, row-major, nonzero = code
+  // it; null = all. Backends without such a map ignore it.
+  virtual bool encode(const I420View& picture, bool force_keyframe, const uint8_t* active_mbs,
+                      EncodedFrame* out) = 0;
 };
 StatusOr<std::unique_ptr<EncoderBackend>> create_h264_encoder_backend(const VideoEncoderConfig& config);
 StatusOr<std::unique_ptr<EncoderBackend>> create_vp8_encoder_backend(const VideoEncoderConfig& config);
@@ -77,7 +94,13 @@ class VideoEncoder {
 
   // Encodes one picture of exactly the configured size, taken at media time
   // `timestamp_us` (non-decreasing). Returns false on error (counted).
-  bool encode(const I420View& picture, int64_t timestamp_us, EncodedFrame* out);
+  // `changed_mbs` (mb_cols() x mb_rows() bytes, row-major, nonzero = changed
+  // since the previous call) lets a still picture be skipped (true returned,
+  // out->data empty; see VideoEncoderConfig::skip_unchanged); null: all changed.
+  bool encode(const I420View& picture, int64_t timestamp_us, EncodedFrame* out,
+              const uint8_t* changed_mbs = nullptr);
+  int mb_cols() const { return (config_.width + 15) / 16; }
+  int mb_rows() const { return (config_.height + 15) / 16; }
 
   const VideoEncoderConfig& config() const { return config_; }
   const VideoEncoderStats& stats() const { return stats_; }
@@ -85,11 +108,19 @@ class VideoEncoder {
 
  private:
   VideoEncoder(const VideoEncoderConfig& config, std::unique_ptr<EncoderBackend> backend);
+  void reset_still_state();
+  // Ages the macroblocks by this frame's changes and fills active_; true when any changed.
+  bool age_macroblocks(const uint8_t* changed_mbs);
 
   VideoEncoderConfig config_;
   std::unique_ptr<EncoderBackend> backend_;
   KeyframeScheduler keyframes_;
   VideoEncoderStats stats_;
+  AlignedBuffer<uint8_t> mb_age_;   // frames since each macroblock last changed (saturating)
+  AlignedBuffer<uint8_t> active_;   // this frame's active map for the backend
+  int frames_since_change_ = 0;
+  bool has_sent_ = false;
+  int64_t last_sent_us_ = 0;
 };
 
 }  // namespace sipmix::video

@@ -12,9 +12,19 @@
 namespace sipmix::video {
 namespace {
 
-void copy_plane(const uint8_t* src, int src_stride, uint8_t* dst, int dst_stride, int width, int height) {
-  for (int y = 0; y < height; ++y)
-    std::memcpy(dst + static_cast<ptrdiff_t>(y) * dst_stride, src + static_cast<ptrdiff_t>(y) * src_stride, width);
+// Copies only the rows that differ; returns whether any did. A still picture
+// costs a compare instead of a copy, and tells the compositor it need not
+// redraw the tile.
+bool copy_plane_changes(const uint8_t* src, int src_stride, uint8_t* dst, int dst_stride, int width, int height) {
+  bool changed = false;
+  for (int y = 0; y < height; ++y) {
+    uint8_t* d = dst + static_cast<ptrdiff_t>(y) * dst_stride;
+    const uint8_t* s = src + static_cast<ptrdiff_t>(y) * src_stride;
+    if (std::memcmp(d, s, static_cast<size_t>(width)) == 0) continue;
+    std::memcpy(d, s, static_cast<size_t>(width));
+    changed = true;
+  }
+  return changed;
 }
 
 class Vp8DecoderBackend final : public DecoderBackend {
@@ -54,18 +64,30 @@ class Vp8DecoderBackend final : public DecoderBackend {
     if (!img) return Result::kNoFrame;
     if (img->fmt != VPX_IMG_FMT_I420 || img->d_w == 0 || img->d_h == 0) return Result::kError;
     const int w = static_cast<int>(img->d_w), h = static_cast<int>(img->d_h);
-    if (buf_.width() != w || buf_.height() != h) buf_.reset(w, h);  // size change: configuration event
+    bool fresh = false;
+    if (buf_.width() != w || buf_.height() != h) {  // size change: configuration event
+      buf_.reset(w, h);
+      fresh = true;
+    }
     I420MutableView d = buf_.mutable_view();
-    copy_plane(img->planes[VPX_PLANE_Y], img->stride[VPX_PLANE_Y], d.y, d.stride_y, w, h);
-    copy_plane(img->planes[VPX_PLANE_U], img->stride[VPX_PLANE_U], d.u, d.stride_u, (w + 1) / 2, (h + 1) / 2);
-    copy_plane(img->planes[VPX_PLANE_V], img->stride[VPX_PLANE_V], d.v, d.stride_v, (w + 1) / 2, (h + 1) / 2);
+    bool changed = copy_plane_changes(img->planes[VPX_PLANE_Y], img->stride[VPX_PLANE_Y], d.y, d.stride_y, w, h);
+    changed = copy_plane_changes(img->planes[VPX_PLANE_U], img->stride[VPX_PLANE_U], d.u, d.stride_u, (w + 1) / 2,
+                                 (h + 1) / 2) || changed;
+    changed = copy_plane_changes(img->planes[VPX_PLANE_V], img->stride[VPX_PLANE_V], d.v, d.stride_v, (w + 1) / 2,
+                                 (h + 1) / 2) || changed;
+    unchanged_ = !fresh && has_picture_ && !changed;
+    has_picture_ = true;
     *out = buf_.view();
     return Result::kFrame;
   }
 
+  bool unchanged_last() const override { return unchanged_; }
+
  private:
   vpx_codec_ctx_t ctx_{};
   bool open_ = false;
+  bool has_picture_ = false;
+  bool unchanged_ = false;
   int stream_width_ = 0, stream_height_ = 0;
   I420Buffer buf_;
 };

@@ -1,7 +1,9 @@
 // VP8 encoder backend over libvpx: one pass CBR, realtime deadline, error
 // resilient, no lag, no frame dropping, one token partition (RFC 7741
 // packetization keeps partition 0 only). Keyframes on request via
-// VPX_EFLAG_FORCE_KF. The input planes are wrapped, not copied.
+// VPX_EFLAG_FORCE_KF. The input planes are wrapped, not copied. An active map
+// (VP8E_SET_ACTIVEMAP) codes only the changed macroblocks; the others are
+// coded as skipped, copied from the reference frame, at almost no cost.
 #include <vpx/vp8cx.h>
 #include <vpx/vpx_encoder.h>
 
@@ -59,7 +61,14 @@ class Vp8EncoderBackend final : public EncoderBackend {
     return Status::ok_status();
   }
 
-  bool encode(const I420View& p, bool force_keyframe, EncodedFrame* out) override {
+  bool encode(const I420View& p, bool force_keyframe, const uint8_t* active_mbs, EncodedFrame* out) override {
+    // Set (or cleared) every frame: libvpx keeps the last map.
+    if (active_mbs || map_set_) {
+      vpx_active_map_t map{const_cast<unsigned char*>(active_mbs), static_cast<unsigned>((height_ + 15) / 16),
+                           static_cast<unsigned>((width_ + 15) / 16)};
+      if (vpx_codec_control(&ctx_, VP8E_SET_ACTIVEMAP, &map) != VPX_CODEC_OK) return false;
+      map_set_ = active_mbs != nullptr;
+    }
     vpx_image_t img;
     if (!vpx_img_wrap(&img, VPX_IMG_FMT_I420, static_cast<unsigned>(width_), static_cast<unsigned>(height_), 1,
                       const_cast<uint8_t*>(p.y)))
@@ -93,6 +102,7 @@ class Vp8EncoderBackend final : public EncoderBackend {
  private:
   vpx_codec_ctx_t ctx_{};
   bool open_ = false;
+  bool map_set_ = false;
   int width_ = 0, height_ = 0;
   vpx_codec_pts_t pts_ = 0;
   AlignedBuffer<uint8_t> out_;

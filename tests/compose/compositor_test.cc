@@ -318,6 +318,45 @@ TEST(Compositor, UnchangedTileIsNotRewritten) {
   EXPECT_EQ(comp.stats().tiles_scaled, 10u);
 }
 
+// The encoder skips a frame when changed_rects() is empty, so it must cover
+// every pixel that changed and be empty only when none did.
+TEST(Compositor, ChangedRectsCoverWhatWasRedrawnAndNothingWhenStill) {
+  Grid g = make_grid(9);
+  Compositor comp;
+  ASSERT_TRUE(comp.configure({}).ok());
+  ASSERT_TRUE(comp.compose(g.tiles).ok());
+  ASSERT_FALSE(comp.changed_rects().empty());  // the first canvas: all of it
+  std::vector<uint8_t> before(comp.canvas().y, comp.canvas().y + comp.canvas().stride_y * comp.canvas().height);
+  ASSERT_TRUE(comp.compose(g.tiles).ok());
+  EXPECT_TRUE(comp.changed_rects().empty());
+  ASSERT_TRUE(comp.compose(g.tiles).ok());
+  EXPECT_TRUE(comp.changed_rects().empty());
+  // A new picture for tile 4 (another source): only its area is reported.
+  const int stride = comp.canvas().stride_y;
+  g.tiles[4].frame = g.frames[0].view();
+  g.tiles[4].generation = 7;
+  ASSERT_TRUE(comp.compose(g.tiles).ok());
+  const auto rects = comp.changed_rects();
+  ASSERT_FALSE(rects.empty());
+  for (const Rect& r : rects) EXPECT_EQ(intersect(r, g.tiles[4].cell), r) << "outside tile 4's cell";
+  const I420View cv = comp.canvas();
+  int outside = 0;
+  for (int y = 0; y < cv.height; ++y)
+    for (int x = 0; x < cv.width; ++x) {
+      if (cv.y[y * stride + x] == before[static_cast<size_t>(y) * stride + x]) continue;
+      bool covered = false;
+      for (const Rect& r : rects) covered = covered || (x >= r.x && x < r.right() && y >= r.y && y < r.bottom());
+      outside += !covered;
+    }
+  EXPECT_EQ(outside, 0) << "pixels changed outside changed_rects()";
+  // invalidate() repaints the whole canvas: the next compose reports all of it.
+  comp.invalidate();
+  ASSERT_TRUE(comp.compose(g.tiles).ok());
+  int64_t area = 0;
+  for (const Rect& r : comp.changed_rects()) area += int64_t{r.w} * r.h;
+  EXPECT_GE(area, int64_t{cv.width} * cv.height);
+}
+
 TEST(Compositor, LayoutChangeRepaintsOnlyUncoveredArea) {
   Grid g = make_grid(4);
   Compositor comp;

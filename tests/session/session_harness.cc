@@ -113,7 +113,10 @@ void SessionHarness::run_ms(int ms) {
       for (auto& pp : participants) {
         Participant& p = *pp;
         if (!p.vp8 || !p.sending) continue;
-        for (std::span<const uint8_t> pkt : p.vp8->video_packets(clock.now_us())) session->push_rtp(p.video, pkt);
+        for (std::span<const uint8_t> pkt : p.vp8->video_packets(clock.now_us())) {
+          if (p.video_loss > 0 && std::uniform_real_distribution<double>(0, 1)(loss_rng) < p.video_loss) continue;
+          session->push_rtp(p.video, pkt);
+        }
       }
     }
     video_phase_ms = t1;
@@ -126,6 +129,12 @@ void SessionHarness::run_ms(int ms) {
     }
     clock.advance_us(20000);
     session->tick();
+    for (; answer_keyframe_requests && rtcp_answered < sink.rtcp.size(); ++rtcp_answered) {
+      const RecordingSink::Packet& r = sink.rtcp[rtcp_answered];
+      if (r.dir != Direction::kToStream) continue;
+      for (auto& pp : participants)
+        if (pp->vp8 && r.id == pp->id + "/video") pp->vp8->request_keyframe();
+    }
   }
 }
 

@@ -9,6 +9,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -46,6 +47,7 @@ struct Participant {
   std::unique_ptr<FakePeer> vp8;   // 320x240 @ 30, PT 100; null without video
   double phase = 0;
   bool sending = true;
+  double video_loss = 0;  // fraction of its video packets dropped (the harness's seeded RNG)
 };
 
 class SessionHarness {
@@ -87,6 +89,11 @@ class SessionHarness {
   std::function<size_t(std::vector<uint8_t>&)> leg_transform;
   int64_t start_us = 1'000'000;
   int video_phase_ms = 0;
+  // Participants answer the session's PLIs with a keyframe on their next
+  // frame, as a browser does.
+  bool answer_keyframe_requests = false;
+  size_t rtcp_answered = 0;  // sink.rtcp entries already looked at
+  std::mt19937 loss_rng{20261203};
 };
 
 // A tone as 20 ms Opus packets (PT 111, 48 kbit/s), phase-continuous across

@@ -113,6 +113,16 @@ struct SessionConfig {
   // second in a row; StreamConfig::audio_level_ext_id must be set): they
   // play as digital silence. See AudioInputConfig::skip_silent_decode.
   bool skip_silent_decode = true;
+  // A leg's video encoder skips frames whose canvas did not change (after a
+  // few frames that let the picture's quality settle; one frame a second is
+  // still sent, and any keyframe asked for), and a VP8 leg codes only the
+  // macroblocks that changed. Off: every frame is a full encode.
+  bool skip_unchanged_video = true;
+  // A video stream on no leg's canvas is received and assembled but not
+  // decoded; when it enters a canvas a keyframe is requested (PLI, throttled)
+  // and its tile keeps the last good picture (or "no video") until one comes.
+  // Off: every video stream is decoded.
+  bool decode_shown_only = true;
 };
 
 enum class Direction {
@@ -161,6 +171,13 @@ struct StreamStats {
   double jitter_ms = 0;
   int current_delay_ms = 0, target_delay_ms = 0;
   uint64_t concealed_frames = 0, decoded_frames = 0, decode_errors = 0;
+  uint64_t unchanged_frames = 0;  // video: decoded to the same pixels as the frame before (not redrawn)
+  // Video, decode_shown_only: frames not decoded while on no canvas; times it
+  // entered a canvas and needed a keyframe; how long the last such switch
+  // took from entering the canvas (within a video frame of the active speaker
+  // change that put it there) to its first decoded picture (-1: none yet).
+  uint64_t frames_not_shown = 0, switches = 0;
+  int switch_latency_ms = -1;
   uint64_t keyframe_requests = 0;
   double level_dbfs = -127;
   // Audio: time compression while the delay is above the target
@@ -175,6 +192,7 @@ struct LegStats {
   std::string id;
   bool muted = false;
   uint64_t audio_packets_sent = 0, video_frames_encoded = 0, video_keyframes = 0;
+  uint64_t video_frames_skipped = 0;  // canvas unchanged: nothing encoded or sent (skip_unchanged_video)
   uint64_t session_packets_sent = 0, dtmf_events_received = 0, dtmf_packets_sent = 0;
   uint64_t srtp_auth_failures = 0, srtp_replays = 0;
   uint64_t audio_encodes_shared = 0;  // ticks whose encoded packet another leg reused
