@@ -212,13 +212,36 @@ function onLocalTrack(track, on) {
   if (track.kind === 'video') feed.tile.video.srcObject = stream;
 }
 
+// The streams a subscription gets: a publisher that changes them (a SIP
+// caller whose video codec is settled by its answer publishes a new video
+// stream and disables the first) needs a new subscription.
+function streamsKey(p) {
+  return (p.streams || []).filter((s) => !s.disabled).map((s) => s.mid + ':' + (s.codec || '')).join(',');
+}
+
 // One subscriber handle per remote publisher: the handle is the feed.
 async function addFeed(p) {
   if (p.id === state.myId) return;
-  if (state.feeds.has(p.id) && state.feeds.get(p.id).subscribing) { updateFeedInfo(p); return; }
+  const known = state.feeds.get(p.id);
+  if (known && known.subscribing) {
+    const changed = p.streams && streamsKey(p) !== known.streamsKey;
+    updateFeedInfo(p);
+    if (!changed) return;
+    if (known.handle) known.handle.detach();
+    known.handle = null;
+    known.tile.video.srcObject = null;
+    subscribe(known, p);
+    return;
+  }
   const feed = ensureTile(p.id, p.display || String(p.id), false);
   feed.subscribing = true;  // a second publishers event for it must not subscribe twice
   updateFeedInfo(p);
+  subscribe(feed, p);
+}
+
+async function subscribe(feed, p) {
+  const key = streamsKey(p);
+  feed.streamsKey = key;
   const handle = await attach({
     onmessage: (msg, jsep) => {
       if (jsep && jsep.type === 'offer') {
@@ -241,7 +264,8 @@ async function addFeed(p) {
       feed.tile.video.play().catch(() => {});
     },
   });
-  if (state.feeds.get(p.id) !== feed) { handle.detach(); return; }  // it left meanwhile
+  // It left, or changed its streams, meanwhile.
+  if (state.feeds.get(p.id) !== feed || feed.streamsKey !== key) { handle.detach(); return; }
   feed.handle = handle;
   handle.send({ message: { request: 'join', room: state.sessionId, ptype: 'subscriber', streams: [{ feed: p.id }] } });
 }

@@ -4,7 +4,10 @@
 // shows the API's 400 message next to the URI field; the demo-mode token
 // endpoint refuses what it must. Screenshots go to --out.
 import { parseArgs } from 'node:util';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import puppeteer from 'puppeteer-core';
 
 const { values: args } = parseArgs({
@@ -12,6 +15,7 @@ const { values: args } = parseArgs({
 });
 const BASE = args.url;
 const OUT = args.out;
+const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 let failures = 0;
 function check(ok, what, detail) {
@@ -19,6 +23,95 @@ function check(ok, what, detail) {
   if (!ok) failures++;
 }
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// ---- fake media and the phone's recording ----
+const PARTICIPANTS = {
+  Alice: { name: 'alice', colour: 'red', hz: 440 },
+  Bob: { name: 'bob', colour: 'blue', hz: 880 },
+};
+const PHONE = { sipPort: 5070, audioPort: 40000, videoPort: 40002, relayPort: 40010, toneHz: 1000 };
+const MUTED_PROMPT = '/usr/share/asterisk/sounds/en_US_f_Allison/conf-muted.wav';
+
+function ffmpeg(...a) {
+  const r = spawnSync('ffmpeg', ['-v', 'error', '-y', ...a], { maxBuffer: 256 << 20 });
+  if (r.status !== 0) throw new Error(`ffmpeg ${a.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+// A plain-coloured picture and 300 ms beeps once a second at the participant's pitch.
+function fakeMedia(p) {
+  const video = `${OUT}/${p.name}.y4m`, audio = `${OUT}/${p.name}.wav`;
+  ffmpeg('-f', 'lavfi', '-i', `color=c=${p.colour}:s=320x240:r=15`, '-t', '1', '-pix_fmt', 'yuv420p', video);
+  ffmpeg('-f', 'lavfi', '-i', `aevalsrc=exprs='0.25*sin(2*PI*${p.hz}*t)*lt(mod(t,1),0.3)':s=48000:d=4`,
+    '-ac', '1', '-c:a', 'pcm_s16le', audio);
+  return { video, audio };
+}
+function readWav(path) {
+  const b = readFileSync(path);
+  let off = 12;
+  while (off + 8 <= b.length && b.toString('ascii', off, off + 4) !== 'data') off += 8 + b.readUInt32LE(off + 4);
+  const rate = b.readUInt32LE(24);
+  const n = Math.floor((b.length - off - 8) / 2);
+  const s = new Float64Array(n);
+  for (let i = 0; i < n; i++) s[i] = b.readInt16LE(off + 8 + 2 * i) / 32768;
+  return { rate, s };
+}
+const dbfs = (x) => 20 * Math.log10(Math.max(x, 1e-9));
+function rmsDbfs(s) {
+  let e = 0;
+  for (const v of s) e += v * v;
+  return dbfs(Math.sqrt(e / Math.max(s.length, 1)) * Math.SQRT2);  // a full-scale sine is 0 dBFS
+}
+// The level of one frequency (Goertzel), as the dBFS of a sine of that amplitude.
+function toneDbfs(s, hz, rate) {
+  const w = 2 * Math.PI * hz / rate, c = 2 * Math.cos(w);
+  let s1 = 0, s2 = 0;
+  for (const v of s) { const s0 = v + c * s1 - s2; s2 = s1; s1 = s0; }
+  const p = s1 * s1 + s2 * s2 - c * s1 * s2;
+  return dbfs(2 * Math.sqrt(Math.max(p, 0)) / Math.max(s.length, 1));
+}
+// The best normalised cross-correlation of a prompt anywhere in a recording.
+function bestCorrelation(rec, prompt) {
+  const n = prompt.length;
+  let pe = 0;
+  for (const v of prompt) pe += v * v;
+  let best = 0;
+  for (let lag = 0; lag + n <= rec.length; lag += 2) {
+    let dot = 0, re = 0;
+    for (let i = 0; i < n; i++) { const r = rec[lag + i]; dot += r * prompt[i]; re += r * r; }
+    if (re > 0) best = Math.max(best, dot / Math.sqrt(re * pe));
+  }
+  return best;
+}
+
+// The phone: sipp answers (the bridge test's scenario, with our media ports)
+// and phone.mjs owns the media sockets.
+function startPhone() {
+  const text = readFileSync(`${SRC}/tests/gateway/sipp/uas_endpoint_av.xml`, 'utf8')
+    .replaceAll('@AUDIO_PORT@', String(PHONE.audioPort))
+    .replaceAll('@VIDEO@', `m=video ${PHONE.videoPort} RTP/AVP 97\na=rtpmap:97 VP8/90000\na=sendrecv`);
+  writeFileSync(`${OUT}/phone-uas.xml`, text);
+  const sipp = spawn('sipp', ['-sf', `${OUT}/phone-uas.xml`, '-i', '127.0.0.1', '-p', String(PHONE.sipPort), '-m', '1',
+    '-nostdin', '-timeout', '120', '-timeout_error', '-mi', '127.0.0.1', '-mp', '41000',
+    '-trace_err', '-error_file', `${OUT}/sipp-errors.log`, '-trace_msg', '-message_file', `${OUT}/sipp-messages.log`],
+  { stdio: ['ignore', 'ignore', 'pipe'], cwd: OUT });
+  const sippExit = new Promise((r) => sipp.on('exit', (code) => r(code)));
+  const media = spawn('node', [`${SRC}/tests/web/phone.mjs`, '--audio-port', String(PHONE.audioPort),
+    '--video-port', String(PHONE.videoPort), '--relay-port', String(PHONE.relayPort), '--out', OUT,
+    '--tone-hz', String(PHONE.toneHz)], { stdio: ['pipe', 'inherit', 'inherit'] });
+  const mediaExit = new Promise((r) => media.on('exit', (code) => r(code)));
+  return {
+    uri: `sip:phone@127.0.0.1:${PHONE.sipPort}`,
+    command: (line) => media.stdin.write(line + '\n'),
+    sippExit,
+    async stop() {
+      media.stdin.end('stop\n');
+      const t = setTimeout(() => media.kill('SIGKILL'), 10000);
+      await mediaExit;
+      clearTimeout(t);
+      if (sipp.exitCode === null) sipp.kill();
+    },
+  };
+}
 
 // --- the demo-mode token endpoint, from outside a browser ---
 async function tokenEndpointChecks() {
@@ -70,21 +163,181 @@ async function waitFor(page, fn, what, timeoutMs, ...fnArgs) {
   }
 }
 
+// Stats of the feed `id` in a page: inbound packets, frames decoded, audio level.
+async function feedStats(page, id) {
+  return (await inbound(page))[id] || { audioPackets: 0, videoPackets: 0, framesDecoded: 0, audioLevel: 0 };
+}
+// The highest inbound audio level of feed `id` in each page, sampled for ms.
+async function maxLevels(pages, id, ms) {
+  const m = pages.map(() => 0);
+  for (let t = 0; t < ms; t += 200) {
+    await sleep(200);
+    for (let i = 0; i < pages.length; i++) m[i] = Math.max(m[i], (await feedStats(pages[i], id)).audioLevel);
+  }
+  return m;
+}
+
+// The live call: the page's dial form calls the phone with video; both
+// browsers receive it; a force mute from the page, *6 from the phone, and a
+// hang-up from the page, each seen where a person would see it.
+async function liveCall(a, b) {
+  const phone = startPhone();
+  let stopped = false;
+  try {
+    await a.$$eval('#headers .h-remove', (bs) => bs.forEach((x) => x.click()));
+    await a.$eval('#sip-uri', (e) => { e.value = ''; });
+    await a.type('#sip-uri', phone.uri);
+    await a.$eval('#sip-from', (e) => { e.value = ''; });
+    await a.type('#sip-from', 'frontdesk@127.0.0.1');
+    for (const box of ['#sip-video', '#sip-observe']) {
+      if (!await a.$eval(box, (e) => e.checked)) await a.click(box);
+    }
+    const dialResp = a.waitForResponse((r) => r.url().endsWith('/dial') && r.request().method() === 'POST');
+    await a.click('#dial-button');
+    const resp = await dialResp;
+    const call = await resp.json();
+    check(resp.status() === 200 && call.streamId, 'the dial form calls the phone (200 with a stream id)',
+      { status: resp.status(), call });
+    if (resp.status() !== 200) return;
+    const sel = `#calls li.call`;
+    const states = await a.evaluate(async (sel) => {
+      const seen = [];
+      for (let i = 0; i < 100; i++) {
+        const st = document.querySelector(sel)?.dataset.state;
+        if (st && seen[seen.length - 1] !== st) seen.push(st);
+        if (st === 'ACTIVE' || st === 'HANGUP') break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      return seen;
+    }, sel);
+    check(states[states.length - 1] === 'ACTIVE', 'the page follows the call to ACTIVE', states);
+
+    // Both browsers subscribe to the SIP participant like any publisher.
+    const hasFeed = (id) => { const f = window.sipmix.feeds.get(id); return !!(f && f.handle && f.handle.webrtcStuff && f.handle.webrtcStuff.pc); };
+    await sleep(2000);  // the answer settles the video codec: the SIP participant's streams may change once
+    const aSub = await waitFor(a, hasFeed, 'A subscribes to the SIP participant', 20000, call.streamId);
+    const bSub = await waitFor(b, hasFeed, 'B subscribes to the SIP participant', 20000, call.streamId);
+    if (!aSub || !bSub) return;
+    const label = await a.evaluate((id) => window.sipmix.feeds.get(id).tile.root.querySelector('h3').textContent, call.streamId);
+    check(label === 'frontdesk@127.0.0.1', "A labels the SIP participant with the dial's from", label);
+    // Workaround, to be removed: sipmixd's keyframe requests toward Janus's
+    // forwarders do not make a browser publisher send a keyframe, so the
+    // engine never decodes the browsers' video and the phone's grid shows
+    // empty tiles. Janus's own `configure keyframe` does. With
+    // SIPMIX_WEB_NO_KEYFRAME_WORKAROUND=1 the test shows the bug.
+    if (!process.env.SIPMIX_WEB_NO_KEYFRAME_WORKAROUND) {
+      for (const p of [a, b]) await p.evaluate(() => window.sipmix.publisher.send({ message: { request: 'configure', keyframe: true } }));
+    }
+    await sleep(3000);
+    const s0 = [await feedStats(a, call.streamId), await feedStats(b, call.streamId)];
+    const levels = await maxLevels([a, b], call.streamId, 3000);
+    const s1 = [await feedStats(a, call.streamId), await feedStats(b, call.streamId)];
+    for (const [i, who] of [[0, 'A'], [1, 'B']]) {
+      const x0 = s0[i], x1 = s1[i];
+      check(x0.audioPackets > 0 && x1.audioPackets > x0.audioPackets, `${who} receiving the phone: inbound audio packets rise`, [x0.audioPackets, x1.audioPackets]);
+      check(x0.videoPackets > 0 && x1.videoPackets > x0.videoPackets, `${who} receiving the phone: inbound video packets rise`, [x0.videoPackets, x1.videoPackets]);
+      check(x0.framesDecoded > 0 && x1.framesDecoded > x0.framesDecoded, `${who} receiving the phone: frames decoded rise`, [x0.framesDecoded, x1.framesDecoded]);
+      check(levels[i] > 0.01, `${who} receiving the phone: audio level above zero`, levels[i]);
+    }
+    await a.screenshot({ path: `${OUT}/page-call.png`, fullPage: true });
+
+    // A force mute from the page: the browsers hear about nothing, the phone
+    // hears the announcement, the page shows the call force-muted.
+    phone.command('mark mute');
+    await a.click(`${sel} button.mute`);
+    await waitFor(a, (sel) => document.querySelector(sel + ' .muted-state').textContent === 'force-muted',
+      'the page shows the call force-muted', 5000, sel);
+    await sleep(2500);
+    const mutedLevels = await maxLevels([a, b], call.streamId, 1500);
+    check(mutedLevels.every((l) => l < 0.003), "after the page's force mute the phone's audio level is about zero in both browsers", mutedLevels);
+    phone.command('mark muted');
+    await a.screenshot({ path: `${OUT}/page-call-muted.png`, fullPage: true });
+
+    // *6 from the phone (RFC 4733) unmutes it; the page shows the change.
+    phone.command('dtmf *6');
+    const unmuted = await waitFor(a, (sel) => document.querySelector(sel + ' .muted-state').textContent === '',
+      'after *6 from the phone the page shows the call unmuted', 8000, sel);
+    if (unmuted) check(true, 'after *6 from the phone the page shows the call unmuted');
+    await sleep(1500);
+    const backLevels = await maxLevels([a, b], call.streamId, 1500);
+    check(backLevels.every((l) => l > 0.01), 'after *6 both browsers hear the phone again', backLevels);
+
+    // A hang-up from the page: the phone gets the BYE (sipp's scenario ends
+    // only on it), the page shows HANGUP, the stream leaves both browsers.
+    await a.click(`${sel} button.hangup`);
+    const code = await Promise.race([phone.sippExit, sleep(10000).then(() => 'timeout')]);
+    check(code === 0, 'after a hang-up from the page the phone receives the BYE (sipp passes)', code);
+    await waitFor(a, (sel) => document.querySelector(sel).dataset.state === 'HANGUP', 'the page shows HANGUP', 5000, sel);
+    const gone = (id) => !window.sipmix.feeds.has(id) && ![...document.querySelectorAll('#tiles .tile')].some((t) => t.dataset.feed === id);
+    const aGone = await waitFor(a, gone, 'the SIP stream leaves A', 10000, call.streamId);
+    const bGone = await waitFor(b, gone, 'the SIP stream leaves B', 10000, call.streamId);
+    if (aGone && bGone) check(true, 'the SIP stream leaves both browsers');
+
+    await phone.stop();
+    stopped = true;
+    phoneChecks();
+  } finally {
+    if (!stopped) await phone.stop();
+  }
+}
+
+// What the phone received, from its recording.
+function phoneChecks() {
+  const rec = JSON.parse(readFileSync(`${OUT}/phone.json`, 'utf8'));
+  const { rate, s } = readWav(`${OUT}/phone-audio.wav`);
+  const before = s.subarray(0, rec.marks.mute);
+  const tail = before.subarray(Math.max(0, before.length - 3 * rate));
+  for (const p of Object.values(PARTICIPANTS)) {
+    const level = toneDbfs(tail, p.hz, rate);
+    check(level > -45, `the phone hears ${p.name}'s beeps (${p.hz} Hz)`, level.toFixed(1) + ' dBFS');
+  }
+  const own = toneDbfs(tail, PHONE.toneHz, rate);
+  check(own < -50, 'the phone does not hear itself', own.toFixed(1) + ' dBFS');
+  const prompt = readWav(MUTED_PROMPT).s;
+  const corr = bestCorrelation(s.subarray(rec.marks.mute, rec.marks.muted), prompt);
+  check(corr > 0.3, 'the phone hears the "you are muted" announcement after the force mute', corr.toFixed(2));
+
+  // The last picture the phone decoded (ffmpeg) holds Alice's red tile and Bob's blue one.
+  const W = 160, H = 90, F = W * H * 3;
+  const rgb = ffmpeg('-i', `${OUT}/phone-video.ivf`, '-fps_mode', 'passthrough', '-vf', `scale=${W}:${H}`, '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-');
+  check(rgb.length >= F, 'ffmpeg decodes the video the phone received', { frames: rgb.length / F, ivfFrames: rec.videoFrames });
+  if (rgb.length < F) return;
+  const frame = rgb.subarray(rgb.length - F);
+  let red = 0, blue = 0;
+  for (let i = 0; i < F; i += 3) {
+    const r = frame[i], g = frame[i + 1], bl = frame[i + 2];
+    red += r > 150 && g < 90 && bl < 90;
+    blue += bl > 150 && r < 90 && g < 90;
+  }
+  check(red > W * H / 10 && blue > W * H / 10, "the phone's decoded video shows Alice's (red) and Bob's (blue) tiles",
+    { redPixels: red, bluePixels: blue, of: W * H });
+  spawnSync('ffmpeg', ['-v', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${W}x${H}`, '-i', '-',
+    '-frames:v', '1', `${OUT}/phone-view-small.png`], { input: frame });
+  ffmpeg('-i', `${OUT}/phone-video.ivf`, '-fps_mode', 'passthrough', '-update', '1', `${OUT}/phone-view.png`);
+}
+
 async function main() {
   await tokenEndpointChecks();
 
-  const browser = await puppeteer.launch({
-    executablePath: args.chromium,
-    headless: true,
-    args: ['--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
-      '--autoplay-policy=no-user-gesture-required', '--disable-background-timer-throttling',
-      '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'],
-  });
+  // One browser per participant, each with its own fake camera (a plain
+  // colour) and microphone (beeps at its own pitch), so that what the phone
+  // receives can be told apart.
+  const launch = (who) => {
+    const m = fakeMedia(who);
+    return puppeteer.launch({
+      executablePath: args.chromium,
+      headless: true,
+      args: ['--no-sandbox', '--disable-gpu', '--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream',
+        `--use-file-for-fake-video-capture=${m.video}`, `--use-file-for-fake-audio-capture=${m.audio}`,
+        '--autoplay-policy=no-user-gesture-required', '--disable-background-timer-throttling',
+        '--disable-renderer-backgrounding', '--disable-backgrounding-occluded-windows'],
+    });
+  };
+  const browserA = await launch(PARTICIPANTS.Alice);
+  const browserB = await launch(PARTICIPANTS.Bob);
   try {
-    const ctxA = await browser.createBrowserContext();
-    const ctxB = await browser.createBrowserContext();
-    const a = await ctxA.newPage();
-    const b = await ctxB.newPage();
+    const a = await browserA.newPage();
+    const b = await browserB.newPage();
     for (const [p, n] of [[a, 'A'], [b, 'B']]) {
       p.on('console', (m) => { if (m.type() === 'error') console.log(`[page ${n}] ${m.text()}`); });
       p.on('pageerror', (e) => console.log(`[page ${n}] ${e.message}`));
@@ -198,6 +451,8 @@ async function main() {
         'an error naming no field shows under the Dial button', { status: rr.status(), m503, general });
     }
 
+    if (health.status === 200) await liveCall(a, b);
+
     // Phone-sized.
     await a.setViewport({ width: 390, height: 844 });  // (isMobile would reload the page)
     await sleep(500);
@@ -226,7 +481,8 @@ async function main() {
     const clickableDivs = await a.evaluate(() => [...document.querySelectorAll('[onclick]:not(button)')].length);
     check(clickableDivs === 0, 'controls are buttons', clickableDivs);
   } finally {
-    await browser.close();
+    await browserA.close();
+    await browserB.close();
   }
 }
 
