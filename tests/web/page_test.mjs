@@ -220,14 +220,6 @@ async function liveCall(a, b) {
     if (!aSub || !bSub) return;
     const label = await a.evaluate((id) => window.sipmix.feeds.get(id).tile.root.querySelector('h3').textContent, call.streamId);
     check(label === 'frontdesk@127.0.0.1', "A labels the SIP participant with the dial's from", label);
-    // Workaround, to be removed: sipmixd's keyframe requests toward Janus's
-    // forwarders do not make a browser publisher send a keyframe, so the
-    // engine never decodes the browsers' video and the phone's grid shows
-    // empty tiles. Janus's own `configure keyframe` does. With
-    // SIPMIX_WEB_NO_KEYFRAME_WORKAROUND=1 the test shows the bug.
-    if (!process.env.SIPMIX_WEB_NO_KEYFRAME_WORKAROUND) {
-      for (const p of [a, b]) await p.evaluate(() => window.sipmix.publisher.send({ message: { request: 'configure', keyframe: true } }));
-    }
     await sleep(3000);
     const s0 = [await feedStats(a, call.streamId), await feedStats(b, call.streamId)];
     const levels = await maxLevels([a, b], call.streamId, 3000);
