@@ -1,3 +1,7 @@
+// Longer than the engine's usual 400 lines on purpose: the producer's and the
+// consumer's halves of this lock-free buffer share one set of invariants
+// (below), and splitting them across files would hide which side may touch
+// which slot.
 #include "jitter/jitter_buffer.h"
 
 #include <algorithm>
