@@ -4,14 +4,12 @@
 // (SIP legs of one session hear and see each other).
 #include "gateway/core/make_calls.h"
 
-#include <cstdio>
-
 #include "gateway/bridge/janus_bridge.h"
 #include "gateway/media/call_manager.h"
 
 namespace sipmix::gw {
 
-std::unique_ptr<Calls> make_calls(const Config& config, CallObserver* observer) {
+StatusOr<std::unique_ptr<Calls>> make_calls(const Config& config, CallObserver* observer) {
   CallManagerConfig c;
   c.sip.bind_ip = config.sip.host;
   c.sip.port = config.sip.port;
@@ -28,11 +26,8 @@ std::unique_ptr<Calls> make_calls(const Config& config, CallObserver* observer) 
   c.max_duration_ms = static_cast<int64_t>(config.max_call_duration_s) * 1000;
   if (config.janus_url.empty()) {
     auto m = CallManager::create(c, observer);
-    if (!m.ok()) {
-      std::fprintf(stderr, "sipmixd call layer: %s\n", m.status().message().c_str());
-      return nullptr;
-    }
-    return std::move(*m);
+    if (!m.ok()) return m.status();
+    return std::unique_ptr<Calls>(std::move(*m));
   }
   JanusBridgeConfig b;
   b.janus.url = config.janus_url;
@@ -41,11 +36,8 @@ std::unique_ptr<Calls> make_calls(const Config& config, CallObserver* observer) 
   b.room.secret = config.janus_room_secret;
   b.gateway_media_ip = config.sip.host;
   auto bridge = JanusBridge::create(b, c, observer);
-  if (!bridge.ok()) {
-    std::fprintf(stderr, "sipmixd call layer: %s\n", bridge.status().message().c_str());
-    return nullptr;
-  }
-  return std::move(*bridge);
+  if (!bridge.ok()) return bridge.status();
+  return std::unique_ptr<Calls>(std::move(*bridge));
 }
 
 }  // namespace sipmix::gw

@@ -137,13 +137,13 @@ StatusOr<std::unique_ptr<CallManager>> CallManager::create(const CallManagerConf
 
 CallManager::~CallManager() {
   drain();
-  sip_->shutdown(5000);  // every call ends with BYE/CANCEL and reports on_sip_ended
+  if (sip_) sip_->shutdown(5000);  // every call ends with BYE/CANCEL and reports on_sip_ended
   {
     std::unique_lock<std::mutex> lock(mu_);
     calls_gone_.wait_for(lock, std::chrono::seconds(2), [this] { return calls_.empty(); });
   }
   stop_janitor_ = true;
-  janitor_.join();
+  if (janitor_.joinable()) janitor_.join();  // not started when create() failed
   // Pending detaches on the receive threads post to the workers, and worker
   // closures may still try to attach: the receiver goes first, under rx_mu_,
   // so that a late attach finds it gone instead of freed.

@@ -79,8 +79,13 @@ int run_daemon(const Config& config, sigset_t signals) {
     registry->start();
     registry_observer = std::make_unique<RegistryObserver>(registry.get(), &outbox);
   }
-  std::unique_ptr<Calls> calls =
-      make_calls(config, registry_observer ? static_cast<CallObserver*>(registry_observer.get()) : &outbox);
+  auto made = make_calls(config, registry_observer ? static_cast<CallObserver*>(registry_observer.get()) : &outbox);
+  if (!made.ok()) {
+    if (registry) registry->stop(/*deregister=*/true);
+    outbox.stop(0);
+    return fail("the call layer cannot start: " + made.status().message(), 1);
+  }
+  std::unique_ptr<Calls> calls = std::move(*made);
   {
     std::lock_guard<std::mutex> lock(reap_mu);
     reap_calls = calls.get();

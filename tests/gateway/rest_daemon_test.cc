@@ -576,6 +576,24 @@ TEST(Sipmixd, ConfigFileIsReadAndSecretsStayOutOfTheLog) {
   std::remove(log.c_str());
 }
 
+// A call layer that cannot start (its SIP port is taken) ends the daemon with
+// exit 1 and one line saying why, rather than a daemon that cannot dial.
+TEST(Sipmixd, ATakenSipPortEndsTheDaemonWithExit1AndSaysWhy) {
+  const int taken = socket(AF_INET, SOCK_DGRAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ASSERT_EQ(bind(taken, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  socklen_t len = sizeof a;
+  getsockname(taken, reinterpret_cast<sockaddr*>(&a), &len);
+  const int port = ntohs(a.sin_port);
+  const RunResult r = run({"--http", "127.0.0.1:" + std::to_string(free_port()), "--sip",
+                           "127.0.0.1:" + std::to_string(port), "--project", "p1:x"});
+  close(taken);
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("call layer cannot start"), std::string::npos) << r.err;
+}
+
 TEST(Sipmixd, SigtermAndSigintDrainAndExit0) {
   for (int sig : {SIGTERM, SIGINT}) {
     Daemon d;
