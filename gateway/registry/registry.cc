@@ -396,36 +396,18 @@ StatusOr<Route> Registry::route_session_for_dial(const std::string& session_id, 
 }
 
 StatusOr<Route> Registry::session_owner(const std::string& session_id) {
-  Route route;
-  bool io_ok = true;
-  const bool ran = run_job([&](redisContext* c) {
-    Reply cur = command(c, {"GET", session_node_key(session_id)});
-    if (is_error(cur)) {
-      io_ok = false;
-      return;
-    }
-    if (cur->type != REDIS_REPLY_STRING) return;
-    const std::string owner = str(cur.get());
-    if (owner == config_.node_id) {
-      route.kind = Route::Kind::kLocal;
-      route.node.id = owner;
-      return;
-    }
-    std::optional<NodeInfo> n = get_node(c, owner, io_ok);
-    if (n) {
-      route.kind = Route::Kind::kRemote;
-      route.node = *n;
-    }
-  });
-  if (!ran || !io_ok) return registry_unavailable();
-  return route;
+  return owner_named_by({"GET", session_node_key(session_id)});
 }
 
 StatusOr<Route> Registry::connection_owner(const std::string& connection_id) {
+  return owner_named_by({"HGET", call_key(connection_id), "node"});
+}
+
+StatusOr<Route> Registry::owner_named_by(const std::vector<std::string>& query) {
   Route route;
   bool io_ok = true;
   const bool ran = run_job([&](redisContext* c) {
-    Reply r = command(c, {"HGET", call_key(connection_id), "node"});
+    Reply r = command(c, query);
     if (is_error(r)) {
       io_ok = false;
       return;

@@ -133,6 +133,9 @@ class Registry {
   bool run_job(Job job);
   // Posts `job` without waiting for it.
   void post_job(Job job);
+  // The node whose id `query` (a GET/HGET of a node-id field) returns: this
+  // one, another live one, or none (no key, or its node has no heartbeat).
+  StatusOr<Route> owner_named_by(const std::vector<std::string>& query);
   void loop();
   bool ensure_connected();
   void drop_connection(const char* why);

@@ -134,7 +134,7 @@ class Cluster : public ::testing::Test {
     kamailio_port_ = free_port(SOCK_DGRAM);
     for (int i = 0; i < kNodes; ++i) {
       http_ports_.push_back(free_port());
-      sip_ports_.push_back(free_port(SOCK_DGRAM));
+      sip_ports_.push_back(cluster_test::free_sip_port());
     }
     start_kamailio();
     for (int i = 0; i < kNodes; ++i) start_node(i);
