@@ -587,8 +587,15 @@ TEST(Sipmixd, ATakenSipPortEndsTheDaemonWithExit1AndSaysWhy) {
   socklen_t len = sizeof a;
   getsockname(taken, reinterpret_cast<sockaddr*>(&a), &len);
   const int port = ntohs(a.sin_port);
+  // sofia-sip 1.13's nua_create() leaks its homes when it cannot bind, and the
+  // daemon exits right after: leak checking is off for this one run (ASan
+  // builds); every other daemon test keeps it.
+  const char* asan = getenv("ASAN_OPTIONS");
+  const std::string saved = asan ? asan : "";
+  setenv("ASAN_OPTIONS", (saved.empty() ? std::string("detect_leaks=0") : saved + ":detect_leaks=0").c_str(), 1);
   const RunResult r = run({"--http", "127.0.0.1:" + std::to_string(free_port()), "--sip",
                            "127.0.0.1:" + std::to_string(port), "--project", "p1:x"});
+  if (asan) setenv("ASAN_OPTIONS", saved.c_str(), 1); else unsetenv("ASAN_OPTIONS");
   close(taken);
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("call layer cannot start"), std::string::npos) << r.err;
