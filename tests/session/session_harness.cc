@@ -200,6 +200,20 @@ LegConfig pcmu_leg(bool observe_force_mute) {
   return c;
 }
 
+LegConfig video_leg(VideoCodec codec) {
+  LegConfig c;
+  c.id = "sip";
+  c.participant = "caller";
+  c.video = true;
+  c.video_codec = codec;
+  c.video_payload_type = 96;
+  c.width = 640;
+  c.height = 360;
+  c.fps = 30;
+  c.video_bitrate_bps = 800000;
+  return c;
+}
+
 int count_events(const RecordingSink& s, Event::Type t, const std::string& id) {
   return static_cast<int>(
       std::count_if(s.events.begin(), s.events.end(), [&](const Event& e) { return e.type == t && e.id == id; }));

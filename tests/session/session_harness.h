@@ -113,6 +113,8 @@ class OpusToneStream {
 
 // A PCMU leg (PT 0, 8 kHz) with telephone-event 101 and observeForceMute on.
 LegConfig pcmu_leg(bool observe_force_mute = true);
+// Leg "sip" of participant "caller" with 640x360 video at 30 fps, 800 kb/s, PT 96.
+LegConfig video_leg(VideoCodec codec);
 // How many events of type `t` the sink got for `id`.
 int count_events(const RecordingSink& s, Event::Type t, const std::string& id);
 

@@ -62,17 +62,7 @@ TEST(SessionVideo, EachTileShowsTheRightParticipantAndNeverTheLeg) {
   for (int i = 0; i < 4; ++i) h.add_participant(names[i], 300 + 100 * i, colors[i]);
   // The leg's own participant also has video in the session: it must not be shown.
   h.add_participant("caller", 0, 235);
-  LegConfig c;
-  c.id = "sip";
-  c.participant = "caller";
-  c.video = true;
-  c.video_codec = VideoCodec::kH264;
-  c.video_payload_type = 96;
-  c.width = 640;
-  c.height = 360;
-  c.fps = 30;
-  c.video_bitrate_bps = 800000;
-  h.add_leg(c, 0);
+  h.add_leg(video_leg(VideoCodec::kH264), 0);
   h.run_ms(2000);
   int frames = 0;
   const auto img = last_leg_frame(h, 640, 360, &frames);

@@ -33,17 +33,7 @@ const StreamStats& video_stats(const SessionStats& s, int i) {
 void start(SessionHarness& h) {
   h.answer_keyframe_requests = true;
   for (int i = 0; i < kPublishers; ++i) h.add_participant("p" + std::to_string(i), i == 0 ? 300 : 0, color_of(i));
-  LegConfig c;
-  c.id = "sip";
-  c.participant = "caller";
-  c.video = true;
-  c.video_codec = VideoCodec::kVp8;
-  c.video_payload_type = 96;
-  c.width = 640;
-  c.height = 360;
-  c.fps = 30;
-  c.video_bitrate_bps = 800000;
-  h.add_leg(c, 0);
+  h.add_leg(video_leg(VideoCodec::kVp8), 0);
 }
 
 // The leg's last picture as the SIP side decodes it (luma, 640x360).

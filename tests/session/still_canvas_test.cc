@@ -16,20 +16,6 @@
 namespace sipmix::testing {
 namespace {
 
-LegConfig video_leg(VideoCodec codec) {
-  LegConfig c;
-  c.id = "sip";
-  c.participant = "caller";
-  c.video = true;
-  c.video_codec = codec;
-  c.video_payload_type = 96;
-  c.width = 640;
-  c.height = 360;
-  c.fps = 30;
-  c.video_bitrate_bps = 800000;
-  return c;
-}
-
 // The leg's video as the SIP side decodes it: frames sent in [from_us, to_us)
 // of clock time, and the last picture (luma, 640x360).
 struct LegVideo {
