@@ -73,6 +73,24 @@ struct JanusBridge::Room {
   std::vector<std::string> mute_excluded;
 };
 
+// Where the leg's media goes: its remote publisher's port, Opus on stream 0,
+// video on the enabled video stream (the last one added), each with the SSRC
+// and payload type Janus expects there.
+static SessionOutputConfig output_of(const LegPublisher& lp, const std::string& janus_ip) {
+  SessionOutputConfig out;
+  out.ip = janus_ip;
+  out.port = lp.port;
+  out.audio_ssrc = janus::remote_publisher_ssrc(0);
+  out.audio_pt = static_cast<uint8_t>(janus::janus_default_pt("opus"));
+  for (size_t i = 0; i < lp.streams.size(); ++i) {
+    const janus::RemoteStream& st = lp.streams[i];
+    if (st.type != MediaType::kVideo || st.disabled) continue;
+    out.video_ssrc = janus::remote_publisher_ssrc(static_cast<int>(i));
+    out.video_pt = static_cast<uint8_t>(janus::janus_default_pt(st.codec));
+  }
+  return out;
+}
+
 // Learns the room's publishers on Janus's event thread: keeps a snapshot of
 // its own (short lock) and posts the work to the control thread.
 class JanusBridge::RoomObserver final : public janus::VideoRoomObserver {
@@ -350,14 +368,7 @@ void JanusBridge::sync_video_locked(const std::string& session_id, const std::st
     return;
   }
   lp.video_codec = codec;
-  SessionOutputConfig out;
-  out.ip = config_.janus_media_ip;
-  out.port = lp.port;
-  out.audio_ssrc = janus::remote_publisher_ssrc(0);
-  out.audio_pt = 111;
-  out.video_ssrc = janus::remote_publisher_ssrc(static_cast<int>(lp.streams.size() - 1));
-  out.video_pt = static_cast<uint8_t>(janus::janus_default_pt(codec));
-  (void)manager_->set_session_output(connection_id, out);
+  (void)manager_->set_session_output(connection_id, output_of(lp, config_.janus_media_ip));
 }
 
 void JanusBridge::janus_lost_locked(uint64_t generation, const Status& why) {
@@ -428,16 +439,8 @@ Status JanusBridge::dial(const CallIds& ids, const DialRequest& request) {
     undo();
     return s;
   }
-  SessionOutputConfig out;
-  out.ip = config_.janus_media_ip;
-  out.port = rp->port;
-  out.audio_ssrc = janus::remote_publisher_ssrc(0);
-  out.audio_pt = 111;
-  if (request.video) {
-    out.video_ssrc = janus::remote_publisher_ssrc(1);
-    out.video_pt = static_cast<uint8_t>(janus::janus_default_pt("h264"));
-  }
-  if (Status s = manager_->set_session_output(ids.connection_id, out); !s.ok())
+  if (Status s = manager_->set_session_output(ids.connection_id, output_of(r.legs[ids.stream_id], config_.janus_media_ip));
+      !s.ok())
     log_line(ids.id, "session output: " + s.message());
   if (first_leg) {
     // The session gets the publishers already in the room.
