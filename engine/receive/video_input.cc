@@ -68,6 +68,7 @@ bool VideoInput::process(int64_t now_us, StageTimer* timer, bool decode) {
   }
   // A hidden stream asks for nothing: its losses are repaired by the
   // keyframe it gets when it is shown again.
+  if (assembler_.take_broken_keyframe()) requester_.on_broken_keyframe();
   bool need = assembler_.take_keyframe_request();
   need = decoder_->take_keyframe_request() || need;
   if (!decoding_) return false;

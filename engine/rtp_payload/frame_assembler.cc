@@ -26,7 +26,17 @@ void FrameAssembler::raise_request() {
   ++stats_.keyframe_requests;
 }
 
+void FrameAssembler::note_if_broken_keyframe() {
+  // A VP8 keyframe is known from its first packet's frame header; an H.264
+  // one from an IDR slice among the NAL units that did arrive.
+  const bool key = codec_ == VideoCodec::kH264 ? h264_.info().has_idr : frame_.keyframe;
+  if (!key) return;
+  broken_keyframe_ = true;
+  ++stats_.keyframes_broken;
+}
+
 void FrameAssembler::drop_current() {
+  note_if_broken_keyframe();
   active_ = false;
   ++stats_.frames_incomplete;
 }
@@ -120,6 +130,7 @@ const AssembledFrame* FrameAssembler::finish(uint16_t seq) {
     frame_.keyframe = info.has_idr && h264_parameter_sets_seen_;
   }
   if (corrupt_) {
+    note_if_broken_keyframe();
     ++stats_.frames_incomplete;
     waiting_keyframe_ = true;
     raise_request();

@@ -43,6 +43,7 @@ struct FrameAssemblerStats {
   uint64_t frames_oversize = 0;       // larger than the frame buffer
   uint64_t frames_waiting_keyframe = 0;  // complete, but dropped while waiting for a keyframe
   uint64_t keyframe_requests = 0;     // times a request was raised (before throttling)
+  uint64_t keyframes_broken = 0;      // a keyframe's start arrived, the whole of it did not
 };
 
 class FrameAssembler {
@@ -70,6 +71,14 @@ class FrameAssembler {
     request_ = false;
     return r;
   }
+  // True once after a keyframe started but could not be emitted (a packet of
+  // it was lost): the sender answered a request and the answer was damaged,
+  // so asking again soon is not a flood (KeyframeRequester::on_broken_keyframe).
+  bool take_broken_keyframe() {
+    const bool r = broken_keyframe_;
+    broken_keyframe_ = false;
+    return r;
+  }
   const FrameAssemblerStats& stats() const { return stats_; }
   VideoCodec codec() const { return codec_; }
 
@@ -77,6 +86,7 @@ class FrameAssembler {
   void note_loss();
   void drop_current();
   void raise_request();
+  void note_if_broken_keyframe();
   bool start_frame(uint32_t ts, uint16_t seq, std::span<const uint8_t> payload);
   bool append(std::span<const uint8_t> payload);
   const AssembledFrame* finish(uint16_t seq);
@@ -95,6 +105,7 @@ class FrameAssembler {
   AssembledFrame frame_;
   bool waiting_keyframe_ = true;
   bool request_ = false;
+  bool broken_keyframe_ = false;
   FrameAssemblerStats stats_;
 };
 

@@ -146,6 +146,28 @@ TEST(FrameAssemblerVp8, LostMarkerPacketDropsTheFrame) {
   EXPECT_EQ(b.stats().frames_incomplete, 1u);
 }
 
+// A keyframe that loses a packet is reported once as broken (the sender
+// answered; the answer was damaged); a damaged inter frame is not.
+TEST(FrameAssemblerVp8, DamagedKeyframeIsReportedBrokenOnce) {
+  FrameAssembler a(VideoCodec::kVp8);
+  a.push(1, 0, false, vp8_packet(true, 1, kVp8Key));
+  // 2 lost
+  EXPECT_EQ(a.push(3, 0, true, vp8_packet(false, 1, {7})), nullptr);
+  EXPECT_TRUE(a.take_broken_keyframe());
+  EXPECT_FALSE(a.take_broken_keyframe());
+  // Its marker lost: the frame is dropped when the next timestamp shows up.
+  a.push(4, 3000, false, vp8_packet(true, 2, kVp8Key));
+  EXPECT_EQ(a.push(6, 6000, true, vp8_packet(true, 3, kVp8Inter)), nullptr);
+  EXPECT_TRUE(a.take_broken_keyframe());
+  // An inter frame with a hole is not a broken keyframe.
+  a.push(7, 9000, false, vp8_packet(true, 4, kVp8Inter));
+  EXPECT_EQ(a.push(9, 9000, true, vp8_packet(false, 4, {1})), nullptr);
+  EXPECT_FALSE(a.take_broken_keyframe());
+  EXPECT_EQ(a.stats().keyframes_broken, 2u);
+  ASSERT_NE(a.push(10, 12000, true, vp8_packet(true, 5, kVp8Key)), nullptr);
+  EXPECT_FALSE(a.take_broken_keyframe());
+}
+
 TEST(FrameAssemblerVp8, DuplicatesAndOldPacketsAreIgnored) {
   FrameAssembler a(VideoCodec::kVp8);
   a.push(5, 0, false, vp8_packet(true, 1, kVp8Key));
@@ -370,6 +392,20 @@ TEST(KeyframeRequester, AtMostOnePerSecondAndPendingNeedIsSentLater) {
   EXPECT_FALSE(r.need_keyframe(3'500'000));
   r.on_keyframe();                  // a keyframe came anyway
   EXPECT_FALSE(r.poll(4'100'000));
+  EXPECT_EQ(r.requests_sent(), 3u);
+}
+
+// A damaged answer lets the next request go after 200 ms, once; without a
+// new damaged keyframe the full second applies again.
+TEST(KeyframeRequester, ADamagedAnswerShortensTheWaitForTheNextRequestOnly) {
+  KeyframeRequester r;
+  EXPECT_TRUE(r.need_keyframe(0));
+  r.on_broken_keyframe();           // the keyframe came at ~100 ms, damaged
+  EXPECT_FALSE(r.need_keyframe(150'000));
+  EXPECT_TRUE(r.poll(200'000));     // asked again at 200 ms, not at 1 s
+  EXPECT_FALSE(r.need_keyframe(450'000));  // this one was not answered yet
+  EXPECT_FALSE(r.poll(1'199'999));
+  EXPECT_TRUE(r.poll(1'200'000));
   EXPECT_EQ(r.requests_sent(), 3u);
 }
 
