@@ -16,6 +16,11 @@
 
 #include "gateway/rest/jwt.h"
 #include "tests/gateway/cluster_support.h"
+#if SIPMIX_CLUSTER_WITH_JANUS
+#include "gateway/janus/janus_client.h"
+#include "gateway/janus/video_room.h"
+#include "tests/gateway/janus_process.h"
+#endif
 
 namespace sipmix::gw {
 namespace {
@@ -132,6 +137,13 @@ class Cluster : public ::testing::Test {
     dir_ = "/tmp/sipmix-cluster-" + std::to_string(getpid()) + "-" + std::to_string(free_port());
     std::filesystem::create_directories(dir_);
     kamailio_port_ = free_port(SOCK_DGRAM);
+#if SIPMIX_CLUSTER_WITH_JANUS
+    if (with_janus()) {
+      janus_ = std::make_unique<testing::JanusProcess>();
+      const Status s = janus_->start();
+      ASSERT_TRUE(s.ok()) << s.message();
+    }
+#endif
     for (int i = 0; i < kNodes; ++i) {
       http_ports_.push_back(free_port());
       sip_ports_.push_back(cluster_test::free_sip_port());
@@ -147,6 +159,9 @@ class Cluster : public ::testing::Test {
     for (auto& n : nodes_) n.reset();
     kamailio_.reset();
     uas_.reset();
+#if SIPMIX_CLUSTER_WITH_JANUS
+    janus_.reset();
+#endif
     if (HasFailure()) {
       std::fprintf(stderr, "%s\nlogs kept in %s\n", node_logs().c_str(), dir_.c_str());
     } else {
@@ -178,7 +193,7 @@ class Cluster : public ::testing::Test {
 
   std::vector<std::string> node_args(int i) {
     const int rtp_base = rtp_base_of(i);
-    return {"--http", "127.0.0.1:" + std::to_string(http_ports_[i]),
+    std::vector<std::string> args = {"--http", "127.0.0.1:" + std::to_string(http_ports_[i]),
             "--sip", "127.0.0.1:" + std::to_string(sip_ports_[i]),
             "--rtp-ports", std::to_string(rtp_base) + "-" + std::to_string(rtp_base + 399),
             "--project", std::string(kProject) + ":" + kSecret,
@@ -189,6 +204,13 @@ class Cluster : public ::testing::Test {
             "--dials-per-second", "500",
             "--drain-timeout", "120",
             "--web-root", ""};
+#if SIPMIX_CLUSTER_WITH_JANUS
+    if (janus_) {
+      args.push_back("--janus");
+      args.push_back(janus_->url());
+    }
+#endif
+    return args;
   }
 
   void start_node(int i) {
@@ -274,7 +296,12 @@ class Cluster : public ::testing::Test {
   static int index_of(const std::string& node) { return node.size() == 3 ? node[2] - '0' : -1; }
   static int other_than(int node) { return (node + 1) % kNodes; }
 
+  virtual bool with_janus() const { return false; }
+
   std::string dir_;
+#if SIPMIX_CLUSTER_WITH_JANUS
+  std::unique_ptr<testing::JanusProcess> janus_;
+#endif
   RedisServer redis_;
   CallbackReceiver callbacks_;
   int kamailio_port_ = 0;
@@ -558,6 +585,66 @@ TEST_F(Cluster, RedisRestartDropsNoCallAndTheNodesRebuildTheRegistry) {
   ASSERT_TRUE(again);
   EXPECT_EQ(again->node, dialed[0].node);
 }
+
+#if SIPMIX_CLUSTER_WITH_JANUS
+// The nodes bridged to one Janus: each SIP leg is a remote publisher in its
+// session's room. When its node is SIGKILLed, the reaper on a living node
+// ends the call with 703 and removes the publisher from the room; the other
+// nodes' publishers stay.
+class ClusterWithJanus : public Cluster {
+ protected:
+  bool with_janus() const override { return true; }
+
+  // The ids of the room's participants, or nullopt when Janus does not answer.
+  std::optional<std::set<std::string>> participants_in(const std::string& room) {
+    janus::JanusClientOptions o;
+    o.url = janus_->url();
+    auto c = janus::JanusClient::connect(o);
+    if (!c.ok()) return std::nullopt;
+    auto vr = janus::VideoRoomSession::open(**c, room, {});
+    if (!vr.ok()) return std::nullopt;
+    auto parts = (*vr)->list_participants();
+    if (!parts.ok()) return std::nullopt;
+    std::set<std::string> ids;
+    for (const auto& p : *parts) ids.insert(p.id);
+    return ids;
+  }
+};
+
+TEST_F(ClusterWithJanus, KilledNodesLegsEndWith703AndLeaveTheJanusRoom) {
+  start_uas(kNodes + 2);
+  std::vector<Dialed> dialed;
+  for (int i = 0; i < kNodes; ++i) {
+    auto d = dial(i, create_session(i));
+    ASSERT_TRUE(d);
+    dialed.push_back(*d);
+  }
+  for (const Dialed& d : dialed) {
+    ASSERT_TRUE(eventually([&] { return callbacks_.has_state(d.connection, "ACTIVE"); }, 15000)) << node_logs();
+    // The leg is a remote publisher (id = its stream id) in its session's room.
+    ASSERT_TRUE(eventually([&] { auto p = participants_in(d.session); return p && p->count(d.stream) == 1; }, 5000))
+        << "stream " << d.stream << " not in room " << d.session << "\n" << janus_->log_tail();
+  }
+  const std::string victim = dialed[0].node;
+  const int v = index_of(victim);
+  nodes_[v]->signal(SIGKILL);
+  nodes_[v]->wait_exit(5000);
+  for (const Dialed& d : dialed) {
+    if (d.node != victim) continue;
+    ASSERT_TRUE(eventually([&] { return callbacks_.destroyed(d.connection) != 0; }, 15000)) << node_logs();
+    EXPECT_EQ(callbacks_.destroyed(d.connection), 703);
+    EXPECT_TRUE(eventually([&] { auto p = participants_in(d.session); return p && p->count(d.stream) == 0; }, 5000))
+        << "the dead node's publisher " << d.stream << " is still in room " << d.session << "\n" << node_logs();
+  }
+  for (const Dialed& d : dialed) {
+    if (d.node == victim) continue;
+    EXPECT_EQ(callbacks_.destroyed(d.connection), 0);
+    auto p = participants_in(d.session);
+    ASSERT_TRUE(p);
+    EXPECT_EQ(p->count(d.stream), 1u) << "a living node's publisher left room " << d.session;
+  }
+}
+#endif
 
 // deploy/kamailio/kamailio.cfg with -A WITH_TLS: customers reach the edge
 // over TLS with the configured certificate.
