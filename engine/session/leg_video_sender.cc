@@ -75,7 +75,7 @@ void LegVideoSender::send_frame(Leg& leg, const std::vector<std::unique_ptr<Stre
     t.stream_id = slot.stream_id;
     t.cell = slot.cell;
     t.frame = s.video->frame();
-    t.generation = s.video->generation();
+    t.generation = s.picture_generation();
     t.no_video = s.video->last_frame_us() < 0 ? false
                                                : t_us - s.video->last_frame_us() > int64_t{no_video_timeout_ms_} * 1000;
     t.highlight = slot.highlight;

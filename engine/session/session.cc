@@ -47,7 +47,7 @@ class SessionImpl final : public Session {
         talkers_(std::move(talkers)),
         mute_({}, [this](const dtmf::MuteEvent& e) { on_mute_event(e); }),
         streams_(static_cast<size_t>(config.max_streams)),
-        shown_(static_cast<size_t>(config.max_streams)),
+        tiles_(static_cast<size_t>(config.max_streams)),
         legs_(static_cast<size_t>(config.max_legs)),
         slot_generation_(std::make_unique<std::atomic<uint32_t>[]>(streams_.size() + legs_.size())),
         timer_(config.measure_stages),
@@ -347,19 +347,27 @@ class SessionImpl final : public Session {
   void decode_video(int64_t t_us) {
     if (t_us <= last_video_decode_us_) return;
     last_video_decode_us_ = t_us;
-    if (config_.decode_shown_only) {
+    if (config_.decode_shown_only || config_.choose_simulcast_layer) {
       const int64_t t0 = timer_.mark();
-      std::fill(shown_.begin(), shown_.end(), uint8_t{0});
+      std::fill(tiles_.begin(), tiles_.end(), TileNeed{});
       for (auto& lp : legs_) {
         if (!lp || !lp->video_encoder) continue;
         video_sender_.update_layout(*lp, streams_);
-        for (const video::LayoutSlot& slot : lp->layout->slots()) shown_[slot.stream_id] = 1;
+        for (const video::LayoutSlot& slot : lp->layout->slots()) {
+          TileNeed& n = tiles_[slot.stream_id];
+          n.shown = true;
+          n.w = std::max(n.w, slot.cell.w);
+          n.h = std::max(n.h, slot.cell.h);
+        }
       }
       timer_.add(Stage::kCompose, t0);
     }
-    for (auto& sp : streams_)
-      if (sp && sp->video)
-        sp->decode_video(t_us, timer_, *sink_, !config_.decode_shown_only || shown_[static_cast<size_t>(sp->slot)]);
+    for (auto& sp : streams_) {
+      if (!sp || !sp->video) continue;
+      const TileNeed& n = tiles_[static_cast<size_t>(sp->slot)];
+      sp->decode_video(t_us, timer_, *sink_, !config_.decode_shown_only || n.shown, n.w, n.h,
+                       config_.choose_simulcast_layer);
+    }
   }
 
   SessionConfig config_;
@@ -369,7 +377,13 @@ class SessionImpl final : public Session {
   std::unique_ptr<audio::TalkerDetector> talkers_;
   dtmf::MuteController mute_;
   std::vector<std::unique_ptr<Stream>> streams_;  // push slots 0..max_streams-1
-  std::vector<uint8_t> shown_;  // per stream slot: on some leg's canvas this video instant
+  // Per stream slot, this video instant: on some leg's canvas, and its
+  // largest tile there.
+  struct TileNeed {
+    bool shown = false;
+    int w = 0, h = 0;
+  };
+  std::vector<TileNeed> tiles_;
   std::vector<std::unique_ptr<Leg>> legs_;        // push slots max_streams..
   // Per push slot, the generation of the stream or leg in it (0: empty).
   // Written by the session thread, read by the network threads.

@@ -8,6 +8,25 @@
 
 namespace sipmix::session {
 
+namespace {
+
+Status validate_simulcast(const std::vector<SimulcastLayer>& layers) {
+  if (layers.empty()) return Status{};
+  if (layers.size() < 2 || layers.size() > static_cast<size_t>(kMaxSimulcastLayers))
+    return invalid_argument("stream.simulcast: 2.." + std::to_string(kMaxSimulcastLayers) + " layers, or none");
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const std::string field = "stream.simulcast[" + std::to_string(i) + "]";
+    if (layers[i].ssrc == 0) return invalid_argument(field + ".ssrc: must not be 0");
+    for (size_t j = 0; j < i; ++j)
+      if (layers[j].ssrc == layers[i].ssrc) return invalid_argument(field + ".ssrc: repeats layer " + std::to_string(j) + "'s");
+    if (layers[i].width < 16 || layers[i].width > 4096 || layers[i].height < 16 || layers[i].height > 4096)
+      return invalid_argument(field + ": width and height must be 16..4096");
+  }
+  return Status{};
+}
+
+}  // namespace
+
 StatusOr<std::unique_ptr<Stream>> build_stream(const StreamConfig& c, const SessionConfig& session, int slot,
                                                uint64_t join_order) {
   auto s = std::make_unique<Stream>();
@@ -18,6 +37,7 @@ StatusOr<std::unique_ptr<Stream>> build_stream(const StreamConfig& c, const Sess
   s->sender_ssrc = make_ssrc(c.id, 7);
   s->rtcp_queue = std::make_unique<SpscPacketQueue>(16, kMaxPacket);
   if (c.kind == MediaKind::kAudio) {
+    if (!c.simulcast.empty()) return invalid_argument("stream.simulcast: only a video stream has simulcast layers");
     AudioInputConfig ac;
     ac.codec = to_engine(c.audio_codec);
     ac.payload_type = c.payload_type;
@@ -31,16 +51,45 @@ StatusOr<std::unique_ptr<Stream>> build_stream(const StreamConfig& c, const Sess
     s->audio = std::move(*in);
   } else {
     if (c.video_codec == VideoCodec::kNone) return invalid_argument("stream.video_codec: a video stream needs vp8 or h264");
-    auto in = VideoInput::create(to_engine(c.video_codec), c.payload_type, session.jitter_max_delay_ms);
-    if (!in.ok()) return Status(in.status().code(), "stream \"" + c.id + "\": " + in.status().message());
-    s->video = std::move(*in);
+    if (Status st = validate_simulcast(c.simulcast); !st.ok()) return st;
+    s->layer_count = c.simulcast.empty() ? 1 : static_cast<int>(c.simulcast.size());
+    for (int i = 0; i < s->layer_count; ++i) {
+      auto in = VideoInput::create(to_engine(c.video_codec), c.payload_type, session.jitter_max_delay_ms);
+      if (!in.ok()) return Status(in.status().code(), "stream \"" + c.id + "\": " + in.status().message());
+      s->layers[static_cast<size_t>(i)] = std::move(*in);
+    }
+    s->shown_layer = c.simulcast.empty() ? 0 : choose_simulcast_layer(c.simulcast, 0, 0);
+    s->video = s->layers[static_cast<size_t>(s->shown_layer)].get();
   }
   return s;
 }
 
+int choose_simulcast_layer(std::span<const SimulcastLayer> layers, int tile_w, int tile_h) {
+  int best = -1, largest = 0;
+  auto area = [&](int i) { return int64_t{layers[static_cast<size_t>(i)].width} * layers[static_cast<size_t>(i)].height; };
+  for (int i = 0; i < static_cast<int>(layers.size()); ++i) {
+    if (area(i) > area(largest)) largest = i;
+    const SimulcastLayer& l = layers[static_cast<size_t>(i)];
+    const bool covers = tile_w > 0 && tile_h > 0 && l.width >= tile_w && l.height >= tile_h;
+    if (covers && (best < 0 || area(i) < area(best))) best = i;
+  }
+  return best >= 0 ? best : largest;
+}
+
 void Stream::receive_rtp(std::span<const uint8_t> packet, int64_t now_us) {
-  if (audio) (void)audio->insert(packet, now_us);
-  else if (video) (void)video->insert(packet, now_us);
+  if (audio) {
+    (void)audio->insert(packet, now_us);
+  } else if (layer_count == 1) {
+    (void)layers[0]->insert(packet, now_us);
+  } else if (packet.size() >= 12) {
+    // Simulcast: the layer is the packet's SSRC (config is immutable).
+    const uint32_t ssrc = uint32_t{packet[8]} << 24 | uint32_t{packet[9]} << 16 | uint32_t{packet[10]} << 8 | packet[11];
+    for (int i = 0; i < layer_count; ++i)
+      if (config.simulcast[static_cast<size_t>(i)].ssrc == ssrc) {
+        (void)layers[static_cast<size_t>(i)]->insert(packet, now_us);
+        return;
+      }
+  }
 }
 
 void Stream::receive_rtcp(std::span<const uint8_t> packet, int64_t now_us) {
@@ -57,15 +106,45 @@ void Stream::pull_audio(int64_t t_us, StageTimer& timer, audio::NMinus1Mixer& mi
   talkers.update(id, has_frame && !muted ? audio->level_dbov() : audio::TalkerDetector::kSilenceDbov);
 }
 
-void Stream::decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink, bool shown) {
+void Stream::decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink, bool shown, int tile_w, int tile_h,
+                          bool choose_layer) {
+  if (layer_count > 1 && shown) {
+    const int target = choose_layer ? choose_simulcast_layer(config.simulcast, tile_w, tile_h)
+                                    : choose_simulcast_layer(config.simulcast, 0, 0);
+    if (target == shown_layer) {
+      pending_layer = -1;
+    } else if (video->last_frame_us() < 0) {
+      // Nothing on screen yet from the old layer: nothing to keep.
+      shown_layer = target;
+      video = layers[static_cast<size_t>(target)].get();
+      pending_layer = -1;
+    } else if (target != pending_layer) {
+      pending_layer = target;
+      pending_from_frames = layers[static_cast<size_t>(target)]->decoder_stats().frames_decoded;
+    }
+  }
   const int64_t t0 = timer.mark();
-  const bool wants_keyframe = video->process(t_us, &timer, shown);
+  for (int i = 0; i < layer_count; ++i) {
+    VideoInput& in = *layers[static_cast<size_t>(i)];
+    const bool decode = shown && (i == shown_layer || i == pending_layer);
+    if (in.process(t_us, &timer, decode)) send_pli(in.ssrc(), t_us, sink);
+  }
   timer.add(Stage::kVideoIn, t0);
-  if (!wants_keyframe) return;
+  if (pending_layer >= 0 &&
+      layers[static_cast<size_t>(pending_layer)]->decoder_stats().frames_decoded > pending_from_frames) {
+    // The new layer has a picture: it goes on screen, the old one stops.
+    shown_layer = pending_layer;
+    video = layers[static_cast<size_t>(shown_layer)].get();
+    pending_layer = -1;
+    ++layer_switches;
+  }
+}
+
+void Stream::send_pli(uint32_t media_ssrc, int64_t t_us, SessionSink& sink) {
   uint8_t buf[64];
   rtp::Pli pli;
   pli.sender_ssrc = sender_ssrc;
-  pli.media_ssrc = video->ssrc();
+  pli.media_ssrc = media_ssrc;
   const size_t n = rtp::write_pli(pli, buf);
   if (n) sink.on_rtcp(config.id, Direction::kToStream, {buf, n});
   Event e;
@@ -89,13 +168,17 @@ void Stream::drain_rtcp() {
 StreamStats Stream::stats() const {
   StreamStats st;
   st.id = config.id;
+  // Simulcast: the packet counts of every layer, the delays of the one shown.
   const JitterStats j = audio ? audio->jitter_stats() : video->jitter_stats();
-  st.received = j.received;
-  st.lost = j.lost > 0 ? static_cast<uint64_t>(j.lost) : 0;
-  st.late = j.late;
-  st.duplicate = j.duplicate;
-  st.reordered = j.reordered;
-  st.discarded = j.discarded;
+  for (int i = 0; i < (audio ? 1 : layer_count); ++i) {
+    const JitterStats l = audio ? j : layers[static_cast<size_t>(i)]->jitter_stats();
+    st.received += l.received;
+    st.lost += l.lost > 0 ? static_cast<uint64_t>(l.lost) : 0;
+    st.late += l.late;
+    st.duplicate += l.duplicate;
+    st.reordered += l.reordered;
+    st.discarded += l.discarded;
+  }
   st.jitter_ms = j.jitter_ms;
   st.current_delay_ms = j.current_delay_ms;
   st.target_delay_ms = j.target_delay_ms;
@@ -110,14 +193,23 @@ StreamStats Stream::stats() const {
     st.playout_delay_ms = a.playout_delay_ms;
     st.skipped_silent = audio->skipped_silent();
   } else {
-    st.decoded_frames = video->decoder_stats().frames_decoded;
-    st.decode_errors = video->decoder_stats().decode_errors;
-    st.unchanged_frames = video->decoder_stats().unchanged_frames;
-    st.frames_not_shown = video->frames_not_decoded();
-    st.switches = video->resumes();
+    for (int i = 0; i < layer_count; ++i) {
+      const VideoInput& in = *layers[static_cast<size_t>(i)];
+      st.layer_decoded_frames[static_cast<size_t>(i)] = in.decoder_stats().frames_decoded;
+      st.decoded_frames += in.decoder_stats().frames_decoded;
+      st.decode_errors += in.decoder_stats().decode_errors;
+      st.unchanged_frames += in.decoder_stats().unchanged_frames;
+      st.frames_not_shown += in.frames_not_decoded();
+      st.switches += in.resumes();
+      st.keyframe_requests += in.keyframe_requests_sent();
+    }
     const int64_t lat = video->last_resume_latency_us();
     st.switch_latency_ms = lat < 0 ? -1 : static_cast<int>(lat / 1000);
-    st.keyframe_requests = video->keyframe_requests_sent();
+    if (layer_count > 1) {
+      st.layer_width = config.simulcast[static_cast<size_t>(shown_layer)].width;
+      st.layer_height = config.simulcast[static_cast<size_t>(shown_layer)].height;
+    }
+    st.layer_switches = layer_switches;
   }
   return st;
 }

@@ -5,8 +5,10 @@
 // by the tick thread.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
+#include <span>
 
 #include "base/spsc_queue.h"
 #include "base/stage_timer.h"
@@ -24,7 +26,16 @@ struct Stream {
   int slot = -1;
   uint32_t generation = 0;  // of the PushHandle given out for it
   std::unique_ptr<AudioInput> audio;
-  std::unique_ptr<VideoInput> video;
+  // Video: one input per simulcast layer (one without simulcast), in the
+  // order of config.simulcast. The network thread pushes into `layers` by
+  // SSRC; `video` is the layer on screen, used by the tick thread only.
+  std::array<std::unique_ptr<VideoInput>, kMaxSimulcastLayers> layers;
+  int layer_count = 0;
+  VideoInput* video = nullptr;
+  int shown_layer = 0;
+  int pending_layer = -1;            // being brought up, decoded beside the shown one
+  uint64_t pending_from_frames = 0;  // its decoded frames when it was asked for
+  uint64_t layer_switches = 0;
   std::unique_ptr<SpscPacketQueue> rtcp_queue;
   ProducerChecker producer;  // debug builds: one network thread at a time
   bool has_frame = false;  // audio: a frame this tick
@@ -43,12 +54,23 @@ struct Stream {
   void drain_rtcp();
   // Video: the pictures due by `t_us` (decoded only when `shown` on some
   // leg's canvas); a PLI (and an event) when the input asks the participant
-  // for a keyframe.
-  void decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink, bool shown = true);
+  // for a keyframe. A simulcast stream decodes the layer chosen for its
+  // largest tile, `tile_w` x `tile_h` (0 x 0: on no canvas, the top layer),
+  // or the top layer when `choose_layer` is false.
+  void decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink, bool shown = true, int tile_w = 0,
+                    int tile_h = 0, bool choose_layer = true);
+  // Video: changes whenever the picture on screen changes, across layer
+  // switches too (the compositor redraws a tile when it changes).
+  uint64_t picture_generation() const { return (layer_switches << 48) + video->generation(); }
+  void send_pli(uint32_t media_ssrc, int64_t t_us, SessionSink& sink);
   // Moderation: its mute state, applied to its mixer source.
   void set_muted(bool muted_now, audio::NMinus1Mixer& mixer);
   StreamStats stats() const;
 };
+
+// The simulcast layer to decode for a tile of `tile_w` x `tile_h`: the
+// smallest that covers it, else the largest; with 0 x 0, the largest.
+int choose_simulcast_layer(std::span<const SimulcastLayer> layers, int tile_w, int tile_h);
 
 // Validates what only the stream decides (its video codec) and builds its
 // input pipeline. The caller has checked the id, the payload type and found

@@ -20,6 +20,7 @@
 //   spans they receive are valid only during the call.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <span>
@@ -47,6 +48,15 @@ const char* to_string(SrtpSuite s);
 // lists the names there are.
 StatusOr<SrtpSuite> parse_srtp_suite(std::string_view name);
 
+// One encoding of a simulcast video publisher (the SSRCs of its
+// `a=ssrc-group:SIM`, or what an SFU announces): its SSRC and picture size.
+struct SimulcastLayer {
+  uint32_t ssrc = 0;
+  int width = 0;
+  int height = 0;
+};
+inline constexpr int kMaxSimulcastLayers = 3;
+
 // A participant's stream in the session (WebRTC side).
 struct StreamConfig {
   std::string id;  // unique in the session; also the stream's name in events
@@ -59,6 +69,11 @@ struct StreamConfig {
   // Groups the audio and video of one participant so that a leg's own video
   // and active-speaker highlight can be matched. Empty: the stream id.
   std::string participant;
+  // Video: the publisher's simulcast encodings (2..kMaxSimulcastLayers, any
+  // order), all pushed through this stream's handle and told apart by SSRC;
+  // packets of other SSRCs are dropped. Empty: one encoding, any SSRC.
+  // The session decodes one layer at a time (SessionConfig::choose_simulcast_layer).
+  std::vector<SimulcastLayer> simulcast;
 };
 
 // The SIP leg, mirroring the product's dial request.
@@ -123,6 +138,12 @@ struct SessionConfig {
   // and its tile keeps the last good picture (or "no video") until one comes.
   // Off: every video stream is decoded.
   bool decode_shown_only = true;
+  // A simulcast stream (StreamConfig::simulcast) is decoded in the smallest
+  // layer that covers its largest tile on any leg's canvas (the top layer
+  // when none does, or when it is on no canvas). On a change the new layer
+  // is requested (PLI to its SSRC) and decoded beside the old one, which stays
+  // on screen until the new layer's first picture. Off: the top layer always.
+  bool choose_simulcast_layer = true;
 };
 
 enum class Direction {
@@ -186,6 +207,12 @@ struct StreamStats {
   uint64_t accelerate_ops = 0, accelerated_ms = 0;
   int playout_delay_ms = 0;
   uint64_t skipped_silent = 0;  // audio packets not decoded: their RFC 6464 level said silence
+  // Simulcast video: the size of the layer on screen (0x0 without simulcast),
+  // the times it changed, and the frames decoded per layer (in the order of
+  // StreamConfig::simulcast; decoded_frames is their sum).
+  int layer_width = 0, layer_height = 0;
+  uint64_t layer_switches = 0;
+  std::array<uint64_t, kMaxSimulcastLayers> layer_decoded_frames{};
 };
 
 struct LegStats {
