@@ -16,8 +16,9 @@
 //   still with skip_unchanged_video off, interleaved (see below).
 // - BM_ShownDecode/interleaved: 16 publishers, 9 shown, decode_shown_only on
 //   and off, interleaved.
-// - BM_RealisticSession/interleaved: 16 publishers, 2 video and 2 audio legs,
-//   every optimisation on against all off, interleaved.
+// - BM_RealisticSession/interleaved: 16 publishers (12 simulcast), 2 video
+//   and 2 audio legs, every optimisation on against all off, interleaved
+//   (and /interleaved_one_encoding: the same without simulcast).
 // The sessions run with measure_stages on; counters `share_<stage>` give the
 // fraction of the session's tick time per stage.
 #include <benchmark/benchmark.h>
@@ -288,27 +289,43 @@ void draw_input(int who, int frame, const testing::PeerPicture& v, bool noise = 
     }
 }
 
-// kInputFrames VP8 frames per participant (the first a keyframe), 600 kb/s.
-const std::vector<std::vector<std::vector<uint8_t>>>& vp8_inputs() {
-  static const auto inputs = [] {
-    std::vector<std::vector<std::vector<uint8_t>>> out(kVideoSources);
-    for (int who = 0; who < kVideoSources; ++who) {
-      FakePeerConfig ec;
-      ec.kind = MediaKind::kVideo;
-      ec.video_codec = VideoCodec::kVp8;
-      ec.width = 640;
-      ec.height = 360;
-      ec.video_bitrate_bps = 600'000;
-      auto enc = std::move(*FakePeer::create(ec));
-      for (int f = 0; f < kInputFrames; ++f) {
-        draw_input(who, f, enc->picture());
-        std::vector<uint8_t> frame = enc->encode_video(int64_t{f} * 33333);
-        if (frame.empty()) continue;
-        out[static_cast<size_t>(who)].push_back(std::move(frame));
-      }
+// kInputFrames VP8 frames per participant (the first a keyframe) of
+// draw_input's scene at that size and bit rate.
+std::vector<std::vector<std::vector<uint8_t>>> encode_vp8_inputs(int width, int height, int bitrate_bps) {
+  std::vector<std::vector<std::vector<uint8_t>>> out(kVideoSources);
+  for (int who = 0; who < kVideoSources; ++who) {
+    FakePeerConfig ec;
+    ec.kind = MediaKind::kVideo;
+    ec.video_codec = VideoCodec::kVp8;
+    ec.width = width;
+    ec.height = height;
+    ec.video_bitrate_bps = bitrate_bps;
+    auto enc = std::move(*FakePeer::create(ec));
+    for (int f = 0; f < kInputFrames; ++f) {
+      draw_input(who, f, enc->picture());
+      std::vector<uint8_t> frame = enc->encode_video(int64_t{f} * 33333);
+      if (frame.empty()) continue;
+      out[static_cast<size_t>(who)].push_back(std::move(frame));
     }
-    return out;
-  }();
+  }
+  return out;
+}
+
+// 640x360 at 600 kb/s: the publishers of every video benchmark.
+const std::vector<std::vector<std::vector<uint8_t>>>& vp8_inputs() {
+  static const auto inputs = encode_vp8_inputs(640, 360, 600'000);
+  return inputs;
+}
+
+// The other two encodings of a simulcast publisher whose middle one is
+// vp8_inputs(): 1280x720 at 2 Mb/s and 320x180 at 150 kb/s (draw_input's
+// scene drawn at that size: the same bands and box, in pixels).
+const std::vector<std::vector<std::vector<uint8_t>>>& vp8_inputs_720p() {
+  static const auto inputs = encode_vp8_inputs(1280, 720, 2'000'000);
+  return inputs;
+}
+const std::vector<std::vector<std::vector<uint8_t>>>& vp8_inputs_180p() {
+  static const auto inputs = encode_vp8_inputs(320, 180, 150'000);
   return inputs;
 }
 
@@ -324,6 +341,15 @@ struct RigTalk {
   int speaker_period_s = 0;  // 0: everyone talks, no levels
 };
 
+// Simulcast publishers in a VideoLegRig: the first `sources` send, beside
+// their input (the 640x360 layer), these two encodings per source, as
+// three SSRCs of one stream (StreamConfig::simulcast).
+struct RigSimulcast {
+  const std::vector<std::vector<std::vector<uint8_t>>>* top = nullptr;  // 1280x720
+  const std::vector<std::vector<std::vector<uint8_t>>>* low = nullptr;  // 320x180
+  size_t sources = 0;
+};
+
 // One video leg (720p30 H.264 veryfast 1.5 Mb/s + PCMU; or `legs`) over
 // `inputs.size()` participants with VP8 (looped from frame `loop_from[i]`
 // after the first pass) and Opus, on a simulated clock. run_seconds(n) feeds
@@ -331,10 +357,11 @@ struct RigTalk {
 class VideoLegRig {
  public:
   VideoLegRig(const std::vector<std::vector<std::vector<uint8_t>>>& inputs, std::vector<size_t> loop_from,
-              SessionConfig config, std::vector<LegConfig> legs = {}, RigTalk talk = {})
+              SessionConfig config, std::vector<LegConfig> legs = {}, RigTalk talk = {}, RigSimulcast simulcast = {})
       : video_in_(inputs),
         loop_from_(std::move(loop_from)),
         talk_(talk),
+        simulcast_(simulcast),
         audio_in_(opus_frames()),
         silence_in_(opus_frames(kSources)),
         clock_(1'000'000) {
@@ -354,6 +381,9 @@ class VideoLegRig {
       v.video_codec = VideoCodec::kVp8;
       v.payload_type = 96;
       v.clock_rate_hz = 90000;
+      const uint32_t ssrc = 1000 + static_cast<uint32_t>(s);
+      if (s < simulcast_.sources)
+        v.simulcast = {{ssrc, 640, 360}, {ssrc + 2000, 1280, 720}, {ssrc + 4000, 320, 180}};
       video_h_.push_back(*session_->add_stream(v));
       audio_peers_.push_back(stamping_peer(100 + static_cast<uint32_t>(s)));
       FakePeerConfig pc;
@@ -361,8 +391,14 @@ class VideoLegRig {
       pc.encode = false;
       pc.video_codec = VideoCodec::kVp8;
       pc.payload_type = 96;
-      pc.ssrc = 1000 + static_cast<uint32_t>(s);
+      pc.ssrc = ssrc;
       video_peers_.push_back(std::move(*FakePeer::create(pc)));
+      if (s < simulcast_.sources) {
+        pc.ssrc = ssrc + 2000;
+        top_peers_.push_back(std::move(*FakePeer::create(pc)));
+        pc.ssrc = ssrc + 4000;
+        low_peers_.push_back(std::move(*FakePeer::create(pc)));
+      }
     }
     if (legs.empty()) {
       legs.emplace_back();
@@ -391,11 +427,10 @@ class VideoLegRig {
       while (int64_t{video_frame_} * 1000000 / 30 < next_us) {  // frames captured in this tick
         const uint32_t vts = static_cast<uint32_t>(int64_t{video_frame_} * 3000);
         for (size_t s = 0; s < video_h_.size(); ++s) {
-          const auto& frames = video_in_[s];
-          size_t i = static_cast<size_t>(video_frame_);
-          if (i >= frames.size()) i = loop_from_[s] + (i - frames.size()) % (frames.size() - loop_from_[s]);
-          for (std::span<const uint8_t> p : video_peers_[s]->packetize_video(frames[i], vts))
-            session_->push_rtp(video_h_[s], p);
+          send_frame(video_in_[s], loop_from_[s], *video_peers_[s], video_h_[s], vts);
+          if (s >= simulcast_.sources) continue;
+          send_frame((*simulcast_.top)[s % simulcast_.top->size()], 0, *top_peers_[s], video_h_[s], vts);
+          send_frame((*simulcast_.low)[s % simulcast_.low->size()], 0, *low_peers_[s], video_h_[s], vts);
         }
         ++video_frame_;
       }
@@ -408,15 +443,24 @@ class VideoLegRig {
   Session& session() { return *session_; }
 
  private:
+  // This video instant's frame of one encoding, looped from `loop_from`.
+  void send_frame(const std::vector<std::vector<uint8_t>>& frames, size_t loop_from, FakePeer& peer, PushHandle h,
+                  uint32_t vts) {
+    size_t i = static_cast<size_t>(video_frame_);
+    if (i >= frames.size()) i = loop_from + (i - frames.size()) % (frames.size() - loop_from);
+    for (std::span<const uint8_t> p : peer.packetize_video(frames[i], vts)) session_->push_rtp(h, p);
+  }
+
   const std::vector<std::vector<std::vector<uint8_t>>>& video_in_;
   std::vector<size_t> loop_from_;
   RigTalk talk_;
+  RigSimulcast simulcast_;
   std::vector<std::vector<std::vector<uint8_t>>> audio_in_, silence_in_;
   SimulatedClock clock_;
   NullSink sink_;
   std::unique_ptr<Session> session_;
   std::vector<PushHandle> audio_h_, video_h_;
-  std::vector<std::unique_ptr<FakePeer>> audio_peers_, video_peers_;
+  std::vector<std::unique_ptr<FakePeer>> audio_peers_, video_peers_, top_peers_, low_peers_;
   uint8_t pkt_[1500];
   uint16_t seq_ = 0;
   int64_t media_us_ = 0;
@@ -623,16 +667,20 @@ BENCHMARK(BM_ShownDecode_interleaved)
 
 // BM_RealisticSession/interleaved: a meeting as the SIP side sees it. 16
 // publishers with Opus (one talking at a time, the speaker moving on every
-// 4 s, RFC 6464 levels on every packet) and 640x360 VP8: 12 cameras in
-// motion, 4 cameras off (a still picture, as a browser sends for a disabled
-// track). Legs: 1280x720 H.264, 640x360 VP8, and 2 audio-only PCMU legs.
-// Sides: every optimisation on (the defaults) and all off (skip_silent_decode,
-// skip_unchanged_video, decode_shown_only), 8 s of media of each per round.
-// The publishers' frames are pre-encoded loops (keyframe every 2 s) and do
-// not answer PLIs; no simulcast (the session takes one encoding per stream).
+// 4 s, RFC 6464 levels on every packet) and VP8: 12 cameras in motion, each
+// a simulcast publisher (1280x720, 640x360 and 320x180, three SSRCs), and 4
+// cameras off (a still 640x360 picture, one encoding, as a browser sends for
+// a disabled track). Legs: 1280x720 H.264, 640x360 VP8, and 2 audio-only
+// PCMU legs. Sides: every optimisation on (the defaults: the 3x3 tiles take
+// the 640x360 layer) and all off (skip_silent_decode, skip_unchanged_video,
+// decode_shown_only, choose_simulcast_layer: every stream decoded, in its top
+// layer), 8 s of media of each per round. The publishers' frames are
+// pre-encoded loops (keyframe every 2 s) and do not answer PLIs.
+// BM_RealisticSession/interleaved_one_encoding: the same with every camera
+// sending only its 640x360 encoding (no layer to choose).
 // Counters: cpu_ms_per_s_<side>, cpu_ratio_off_on (_min/_max): all-off /
 // all-on CPU per round (goal >= 2; also as ratio_off), decode/encode_ms_per_s_<side> (StageTimes).
-void BM_RealisticSession_interleaved(benchmark::State& state) {
+void realistic_session(benchmark::State& state, bool simulcast) {
   static const auto inputs = [] {
     std::vector<std::vector<std::vector<uint8_t>>> out;
     for (int s = 0; s < 16; ++s)
@@ -657,11 +705,14 @@ void BM_RealisticSession_interleaved(benchmark::State& state) {
   off.skip_silent_decode = false;
   off.skip_unchanged_video = false;
   off.decode_shown_only = false;
+  off.choose_simulcast_layer = false;
   RigTalk talk;
   talk.speaker_period_s = 4;
+  RigSimulcast sim;
+  if (simulcast) sim = {&vp8_inputs_720p(), &vp8_inputs_180p(), 12};
   std::vector<RigSide> sides;
-  sides.push_back({"on", std::make_unique<VideoLegRig>(inputs, loop_from, SessionConfig{}, legs, talk), {}, {}, {}});
-  sides.push_back({"off", std::make_unique<VideoLegRig>(inputs, loop_from, off, legs, talk), {}, {}, {}});
+  sides.push_back({"on", std::make_unique<VideoLegRig>(inputs, loop_from, SessionConfig{}, legs, talk, sim), {}, {}, {}});
+  sides.push_back({"off", std::make_unique<VideoLegRig>(inputs, loop_from, off, legs, talk, sim), {}, {}, {}});
   for (RigSide& s : sides) s.rig->run_seconds(2);  // warm-up
   for (auto _ : state) {
     run_rig_rounds(sides, static_cast<int>(state.range(0)), 8);
@@ -674,10 +725,24 @@ void BM_RealisticSession_interleaved(benchmark::State& state) {
   }
   set_ratio(state, "cpu_ratio_off_on", sides[1].cpu_ms, sides[0].cpu_ms);
   set_ratio(state, "ratio_off", sides[1].cpu_ms, sides[0].cpu_ms);  // baseline / sipmix
+  if (simulcast) {
+    // How many camera streams the "on" side shows from the 640x360 layer.
+    int middle = 0;
+    for (const StreamStats& st : sides[0].rig->session().stats().streams) middle += st.layer_width == 640;
+    state.counters["streams_on_640x360_layer"] = middle;
+  }
   state.counters["rounds"] = static_cast<double>(state.range(0));
 }
+void BM_RealisticSession_interleaved(benchmark::State& state) { realistic_session(state, true); }
+void BM_RealisticSession_one_encoding(benchmark::State& state) { realistic_session(state, false); }
 BENCHMARK(BM_RealisticSession_interleaved)
     ->Name("BM_RealisticSession/interleaved")
+    ->Arg(3)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RealisticSession_one_encoding)
+    ->Name("BM_RealisticSession/interleaved_one_encoding")
     ->Arg(3)
     ->Iterations(1)
     ->UseManualTime()
