@@ -64,9 +64,21 @@ export async function startPhone(opts) {
   cap.stdout.pipe(capLog);
   cap.stderr.pipe(capLog);
   const capExit = new Promise((res) => cap.on('exit', (c) => res(c)));
-  for (let i = 0; i < 50 && !(existsSync(pcap) && statSync(pcap).size >= 24); i++) await sleep(100);
-  if (!existsSync(pcap)) {
+  // A second capture: what the phone sends that is 4 bytes of RTP payload
+  // (UDP length 24), i.e. its RFC 4733 events, to judge them with tshark.
+  const sentPcap = `${out}/phone-sent-events.pcap`;
+  rmSync(sentPcap, { force: true });
+  const sentFilter = `udp and src host ${ip} and src portrange ${rtpMin}-${rtpMax} and udp[4:2] = 24`;
+  const cap2 = spawn('dumpcap', ['-q', '-P', '-i', iface, '-f', sentFilter, '-w', sentPcap], { stdio: ['ignore', 'pipe', 'pipe'] });
+  cap2.stdout.pipe(capLog);
+  cap2.stderr.pipe(capLog);
+  const cap2Exit = new Promise((res) => cap2.on('exit', (c) => res(c)));
+  for (let i = 0; i < 50 && !(existsSync(pcap) && statSync(pcap).size >= 24 && existsSync(sentPcap) && statSync(sentPcap).size >= 24); i++) {
+    await sleep(100);
+  }
+  if (!existsSync(pcap) || !existsSync(sentPcap)) {
     cap.kill('SIGKILL');
+    cap2.kill('SIGKILL');
     throw new Error(`dumpcap did not start capturing the phone's packets (see ${out}/phone-capture.log)`);
   }
 
@@ -83,6 +95,7 @@ export async function startPhone(opts) {
   if (!logText.includes('baresip is ready') || /failed|in use/i.test(logText)) {
     baresip.kill('SIGKILL');
     cap.kill('SIGKILL');
+    cap2.kill('SIGKILL');
     throw new Error(`baresip did not start cleanly (see ${out}/phone.log)`);
   }
 
@@ -99,6 +112,7 @@ export async function startPhone(opts) {
   if (!sock) {
     baresip.kill('SIGKILL');
     cap.kill('SIGKILL');
+    cap2.kill('SIGKILL');
     throw new Error(`baresip's ctrl_tcp did not come up on 127.0.0.1:${ctlPort} (see ${out}/phone.log)`);
   }
   const events = [];
@@ -152,7 +166,7 @@ export async function startPhone(opts) {
     events,
     // Ends baresip and the capture at once (an aborted run).
     kill() {
-      for (const p of [baresip, cap]) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+      for (const p of [baresip, cap, cap2]) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     },
     async stop() {
       // Let a closing call settle, then quit baresip (sndfile closes its
@@ -163,8 +177,10 @@ export async function startPhone(opts) {
       clearTimeout(t);
       sock.destroy();
       cap.kill('SIGINT');
-      const t2 = setTimeout(() => cap.kill('SIGKILL'), 5000);
+      cap2.kill('SIGINT');
+      const t2 = setTimeout(() => { cap.kill('SIGKILL'); cap2.kill('SIGKILL'); }, 5000);
       await capExit;
+      await cap2Exit;
       clearTimeout(t2);
       return writeOutputs();
     },
@@ -198,12 +214,44 @@ export async function startPhone(opts) {
     const frames = vp8Frames(byPort.get(videoPort) || []);
     writeIvf(`${out}/phone-video.ivf`, frames);
     const sip = packets.filter((p) => p.dstPort === sipPort).map((p) => p.payload.toString('latin1').split('\r\n')[0]);
+    // The telephone-event payload type the gateway offered (its INVITE's SDP).
+    const invite = packets.find((p) => p.dstPort === sipPort && p.payload.toString('latin1').startsWith('INVITE '));
+    const m = invite && /a=rtpmap:(\d+) telephone-event\/8000/i.exec(invite.payload.toString('latin1'));
+    const eventPt = m ? Number(m[1]) : null;
     const stats = {
       phone: 'baresip', audioPort, videoPort, audioPackets, eventPackets,
       videoPackets: (byPort.get(videoPort) || []).length, videoFrames: frames.length,
-      audioSamples: audio.samples.length, marks, sipRequests: sip, events,
+      audioSamples: audio.samples.length, marks, sipRequests: sip, eventPt,
+      sentEvents: eventPt === null ? null : eventsByTshark(sentPcap, eventPt),
+      receivedEvents: eventPt === null ? null : eventsByTshark(pcap, eventPt), events,
     };
     writeFileSync(`${out}/phone.json`, JSON.stringify(stats, null, 1));
     return stats;
   }
+}
+
+// The RFC 4733 events in a capture, as tshark decodes
+// them with the offered payload type: one entry per event (a run of packets
+// with one RTP timestamp), with its digit, whether its first packet has the
+// marker bit, its end packets (E bit) and its final duration.
+export function eventsByTshark(pcap, pt) {
+  const r = spawnSync('tshark', ['-r', pcap, '-o', 'rtp.heuristic_rtp:TRUE', '-o', `rtpevent.event_payload_type_value:${pt}`,
+    '-Y', 'rtpevent', '-T', 'fields', '-E', 'separator=,', '-e', 'rtp.p_type', '-e', 'rtp.marker', '-e', 'rtp.timestamp',
+    '-e', 'rtpevent.event_id', '-e', 'rtpevent.end_of_event', '-e', 'rtpevent.duration'], { encoding: 'utf8' });
+  if (r.status !== 0) return { error: `tshark: ${r.stderr || r.error}` };
+  const digits = '0123456789*#';
+  const list = [];
+  for (const line of r.stdout.split('\n').filter(Boolean)) {
+    const [ptype, marker, ts, id, end, duration] = line.split(',');
+    let e = list[list.length - 1];
+    if (!e || e.timestamp !== ts) {
+      e = { digit: digits[Number(id)] ?? `event ${id}`, timestamp: ts, pt: Number(ptype), marker: marker === '1' || marker === 'True',
+        packets: 0, endPackets: 0, duration: 0 };
+      list.push(e);
+    }
+    e.packets++;
+    if (end === '1' || end === 'True') e.endPackets++;
+    e.duration = Math.max(e.duration, Number(duration));
+  }
+  return list;
 }

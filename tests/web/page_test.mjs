@@ -225,6 +225,41 @@ async function liveCall(a, b) {
     const backLevels = await maxLevels([a, b], call.streamId, 1500);
     check(backLevels.every((l) => l > 0.01), 'after *6 both browsers hear the phone again', backLevels);
 
+    // *Send DTMF* from the page: the phone receives the digits as RFC 4733
+    // events (judged from its capture after the call).
+    await a.type(`${sel} .dtmf`, '1234#');
+    const dtmfResp = a.waitForResponse((r) => r.url().endsWith('/play-dtmf'));
+    await a.click(`${sel} .send-dtmf`);
+    const dr = await dtmfResp;
+    check(dr.status() === 200, "the page's Send DTMF is accepted (play-dtmf 200)", dr.status());
+    await sleep(3000);
+
+    // The whole session force-muted from the page, with Bob's stream excluded
+    // and `active`: the call and Alice are muted, Bob is not.
+    const bobId = await a.evaluate(() => String([...window.sipmix.feeds.values()].find((f) => f.display === 'Bob').id));
+    const aliceId = await b.evaluate(() => String([...window.sipmix.feeds.values()].find((f) => f.display === 'Alice').id));
+    await a.click(`#tiles .tile input.exclude[value="${bobId}"]`);
+    const muteResp = a.waitForResponse((r) => r.url().endsWith('/mute') && r.request().method() === 'POST');
+    await a.click('#session-mute-button');
+    const mr = await muteResp;
+    const mreq = JSON.parse(mr.request().postData() || '{}');
+    check(mr.status() === 200 && mreq.active === true && JSON.stringify(mreq.excludedStreamIds) === JSON.stringify([bobId]),
+      "the page's session mute sends active and the exclusion (200)", { status: mr.status(), body: mreq });
+    const callMuted = await waitFor(a, (sel) => document.querySelector(sel + ' .muted-state').textContent === 'force-muted',
+      "after the page's session mute the call shows force-muted", 5000, sel);
+    if (callMuted) check(true, "after the page's session mute the call shows force-muted");
+    const aliceMuted = await waitFor(b, (id) => window.sipmix.feeds.get(id) && window.sipmix.feeds.get(id).tile.mute.textContent === 'audio force-muted',
+      "after the session mute B shows Alice's audio force-muted", 5000, aliceId);
+    if (aliceMuted) check(true, "after the session mute B shows Alice's audio force-muted");
+    await sleep(2000);
+    const bobState = await a.evaluate((id) => { const f = [...window.sipmix.feeds.values()].find((x) => String(x.id) === id); return f.tile.mute.textContent; }, bobId);
+    check(bobState === 'audio on', 'the excluded stream (Bob) stays unmuted in A', bobState);
+    const sessionMutedLevels = await maxLevels([a, b], call.streamId, 1500);
+    check(sessionMutedLevels.every((l) => l < 0.003), "after the session mute the phone's audio level is about zero in both browsers", sessionMutedLevels);
+    const bobHeard = (await maxLevels([a], String(bobId), 2000))[0];
+    check(bobHeard > 0.01, 'A still hears the excluded Bob', bobHeard);
+    await a.screenshot({ path: `${OUT}/page-session-muted.png`, fullPage: true });
+
     // A hang-up from the page: the phone gets the BYE (baresip reports the
     // call closed by the peer), the page shows HANGUP, the stream leaves both
     // browsers.
@@ -255,6 +290,18 @@ function phoneChecks() {
     const level = toneDbfs(tail, p.hz, rate);
     check(level > -45, `the phone hears ${p.name}'s beeps (${p.hz} Hz)`, level.toFixed(1) + ' dBFS');
   }
+  // The phone's *6 went out as RFC 4733 events, as tshark reads the capture
+  // of what it sent: with the payload type the gateway offered, a marked
+  // first packet and end (E bit) packets for each digit.
+  const sent = rec.sentEvents;
+  const digits = Array.isArray(sent) ? sent.map((e) => e.digit).join('') : '';
+  const wellFormed = Array.isArray(sent) && sent.every((e) => e.pt === rec.eventPt && e.marker && e.endPackets >= 1 && e.duration > 0);
+  check(digits === '*6' && wellFormed, "the phone's *6 are RFC 4733 events (tshark: offered PT, marker on the first packet, E-bit ends)",
+    { eventPt: rec.eventPt, sent });
+  const got = rec.receivedEvents;
+  const gotDigits = Array.isArray(got) ? got.map((e) => e.digit).join('') : '';
+  check(gotDigits === '1234#' && got.every((e) => e.marker && e.endPackets >= 1),
+    "the phone receives the page's DTMF 1234# as RFC 4733 events (tshark)", { got });
   const own = toneDbfs(tail, PHONE.toneHz, rate);
   check(own < -50, 'the phone does not hear itself', own.toFixed(1) + ' dBFS');
   const prompt = readWav(MUTED_PROMPT).s;
