@@ -257,7 +257,7 @@ async function main() {
     if (await tcpFree(p + 1)) phoneSip = p;
   }
   if (!phoneSip) throw new Error('no free SIP port pair for the phone');
-  const rtpMin = 40000 + 100 * Math.floor(Math.random() * 200);
+  const rtpMin = 40000 + 100 * Math.floor(Math.random() * 100);
   const phone = await startPhone({ ip: '127.0.0.1', sipPort: phoneSip, ctlPort: await freePort(),
     rtpPorts: [rtpMin, rtpMin + 99], dir: `${OUT}/logs/phone`, out: OUT, toneHz: 600, toneDbfs: -26 });
   phoneToKill = phone;

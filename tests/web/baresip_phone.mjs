@@ -194,7 +194,14 @@ export async function startPhone(opts) {
     // Video: the VP8 the phone received, from the capture. The audio port is
     // the one that carries PCMU (PT 0); the video port the other RTP port.
     const packets = existsSync(pcap) ? readPcapUdp(pcap) : [];
-    const rtp = packets.filter((p) => p.dstPort !== sipPort && !isRtcp(p.payload) && rtpPayloadOffset(p.payload) > 0);
+    // The gateway's offer names the ports it sends from (symmetric RTP):
+    // only those packets are the call's, whatever else reaches the range.
+    const invite = packets.find((p) => p.dstPort === sipPort && p.payload.toString('latin1').startsWith('INVITE '));
+    const sdp = invite ? invite.payload.toString('latin1') : '';
+    const offered = ['audio', 'video'].map((k) => { const x = new RegExp(`m=${k} (\\d+) `).exec(sdp); return x ? Number(x[1]) : 0; });
+    let rtp = packets.filter((p) => p.dstPort !== sipPort && !isRtcp(p.payload) && rtpPayloadOffset(p.payload) > 0);
+    const fromGateway = rtp.filter((p) => offered.includes(p.srcPort));
+    if (fromGateway.length) rtp = fromGateway;
     const byPort = new Map();
     for (const p of rtp) {
       if (!byPort.has(p.dstPort)) byPort.set(p.dstPort, []);
@@ -214,14 +221,13 @@ export async function startPhone(opts) {
     const frames = vp8Frames(byPort.get(videoPort) || []);
     writeIvf(`${out}/phone-video.ivf`, frames);
     const sip = packets.filter((p) => p.dstPort === sipPort).map((p) => p.payload.toString('latin1').split('\r\n')[0]);
-    // The telephone-event payload type the gateway offered (its INVITE's SDP).
-    const invite = packets.find((p) => p.dstPort === sipPort && p.payload.toString('latin1').startsWith('INVITE '));
-    const m = invite && /a=rtpmap:(\d+) telephone-event\/8000/i.exec(invite.payload.toString('latin1'));
+    // The telephone-event payload type the gateway offered.
+    const m = /a=rtpmap:(\d+) telephone-event\/8000/i.exec(sdp);
     const eventPt = m ? Number(m[1]) : null;
     const stats = {
       phone: 'baresip', audioPort, videoPort, audioPackets, eventPackets,
       videoPackets: (byPort.get(videoPort) || []).length, videoFrames: frames.length,
-      audioSamples: audio.samples.length, marks, sipRequests: sip, eventPt,
+      audioSamples: audio.samples.length, marks, sipRequests: sip, gatewayPorts: offered, fromGatewayOnly: fromGateway.length > 0, eventPt,
       sentEvents: eventPt === null ? null : eventsByTshark(sentPcap, eventPt),
       receivedEvents: eventPt === null ? null : eventsByTshark(pcap, eventPt), events,
     };
