@@ -1,6 +1,7 @@
 // The live demo (tools/demo-live, docs/web.md): starts Janus (plain RTP on
 // 127.0.0.1, no browsers), sipmixd bridged to it and a local SIP phone
-// (sipp answers, tests/web/phone.mjs owns the media); publishes generated
+// (baresip, tests/web/baresip_phone.mjs: auto-answers, records what it
+// decodes; its received video comes from a capture); publishes generated
 // participants (labelled video, distinct voices) into a new session as Janus
 // remote publishers; dials the phone with video; the phone presses *6 twice,
 // the session's moderator force-mutes it over REST, the phone's *6 unmutes
@@ -17,6 +18,7 @@ import { createSocket } from 'node:dgram';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
+import { startPhone } from '../tests/web/baresip_phone.mjs';
 
 const { values: args } = parseArgs({
   options: {
@@ -54,9 +56,27 @@ function start(cmd, argv, logName, opts = {}) {
   procs.push(p);
   return p;
 }
+let phoneToKill = null;
 function stopAll() {
+  if (phoneToKill) phoneToKill.kill();
   for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGTERM');
   setTimeout(() => { for (const p of procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL'); }, 3000).unref();
+}
+async function tcpFree(p) {
+  const s = createNetServer();
+  try {
+    await new Promise((res, rej) => { s.once('error', rej); s.listen(p, '127.0.0.1', res); });
+    await new Promise((r) => s.close(r));
+    return true;
+  } catch { return false; }
+}
+// A port free for both UDP and TCP (baresip's SIP listens on both).
+async function freeBothPort() {
+  for (let i = 0; i < 50; i++) {
+    const p = await freePort('udp');
+    if (await tcpFree(p)) return p;
+  }
+  throw new Error('no port free for both UDP and TCP');
 }
 async function freePort(kind = 'tcp') {
   if (kind === 'udp') {
@@ -71,20 +91,6 @@ async function freePort(kind = 'tcp') {
   const p = s.address().port;
   await new Promise((r) => s.close(r));
   return p;
-}
-// Two adjacent free UDP ports starting at an even one.
-async function freePair() {
-  for (let i = 0; i < 50; i++) {
-    const p = (await freePort('udp')) & ~1;
-    try {
-      const a = createSocket('udp4'), b = createSocket('udp4');
-      await new Promise((res, rej) => { a.once('error', rej); a.bind(p, '127.0.0.1', res); });
-      await new Promise((res, rej) => { b.once('error', rej); b.bind(p + 1, '127.0.0.1', res); });
-      a.close(); b.close();
-      return p;
-    } catch { /* taken: try another */ }
-  }
-  throw new Error('no free UDP port pair');
 }
 function ffmpeg(...a) {
   const r = spawnSync('ffmpeg', ['-v', 'error', '-y', ...a], { maxBuffer: 64 << 20 });
@@ -243,33 +249,26 @@ async function main() {
   await janus.open();
   for (const p of PARTICIPANTS) await publish(janus, sid, p);
 
-  // The phone.
-  const audioPort = await freePair(), videoPort = await freePair(), relayPort = await freePair();
-  const phoneSip = await freePort('udp');
-  const scenario = readFileSync(`${SRC}/tests/gateway/sipp/uas_endpoint_av.xml`, 'utf8')
-    .replaceAll('@AUDIO_PORT@', String(audioPort))
-    .replaceAll('@VIDEO@', `m=video ${videoPort} RTP/AVP 97\na=rtpmap:97 VP8/90000\na=sendrecv`);
-  writeFileSync(`${OUT}/logs/phone-uas.xml`, scenario);
-  const sipp = start('sipp', ['-sf', `${OUT}/logs/phone-uas.xml`, '-i', '127.0.0.1', '-p', String(phoneSip), '-m', '1',
-    '-nostdin', '-timeout', '300', '-timeout_error', '-mi', '127.0.0.1', '-mp', String(await freePair()),
-    '-trace_err', '-error_file', `${OUT}/logs/sipp-errors.log`, '-trace_msg', '-message_file', `${OUT}/sip-messages.log`],
-  'sipp.log', { cwd: `${OUT}/logs` });
-  const sippExit = new Promise((r) => sipp.on('exit', (c) => r(c)));
-  const phone = spawn('node', [`${SRC}/tests/web/phone.mjs`, '--audio-port', String(audioPort), '--video-port', String(videoPort),
-    '--relay-port', String(relayPort), '--out', OUT, '--tone-hz', '600', '--tone-dbfs=-26',
-    '--video-source', `testsrc2=size=320x240:rate=15`], { stdio: ['pipe', 'pipe', 'pipe'] });
-  procs.push(phone);
-  phone.stdout.on('data', (d) => appendFileSync(`${OUT}/logs/phone.log`, d));
-  phone.stderr.on('data', (d) => appendFileSync(`${OUT}/logs/phone.log`, d));
-  const phoneExit = new Promise((r) => phone.on('exit', (c) => r(c)));
-  const phoneCmd = (line) => { phone.stdin.write(line + '\n'); };
+  // The phone: baresip on its own SIP port (TLS takes the next one), a
+  // ctrl_tcp port, and 100 RTP ports the capture watches.
+  let phoneSip = 0;
+  for (let i = 0; i < 50 && !phoneSip; i++) {
+    const p = await freeBothPort();
+    if (await tcpFree(p + 1)) phoneSip = p;
+  }
+  if (!phoneSip) throw new Error('no free SIP port pair for the phone');
+  const rtpMin = 40000 + 100 * Math.floor(Math.random() * 100);
+  const phone = await startPhone({ ip: '127.0.0.1', sipPort: phoneSip, ctlPort: await freePort(),
+    rtpPorts: [rtpMin, rtpMin + 99], dir: `${OUT}/logs/phone`, out: OUT, toneHz: 600, toneDbfs: -26 });
+  phoneToKill = phone;
+  log(`the phone (baresip) listens at ${phone.uri}`);
 
   // Let the participants' media settle, then dial the phone with video.
   await sleep(2000);
   const token = spawnSync(SIPMIXD, ['token', '--project', `${PROJECT}:${SECRET}`, '--session', sid, '--data', 'name=Front desk'])
     .stdout.toString().trim();
   const dial = await rest('POST', `/v2/project/${PROJECT}/dial`, { sessionId: sid, token,
-    sip: { uri: `sip:phone@127.0.0.1:${phoneSip}`, from: 'demo@127.0.0.1', video: true, observeForceMute: true } });
+    sip: { uri: phone.uri, from: 'demo@127.0.0.1', video: true, observeForceMute: true } });
   if (dial.status !== 200) throw new Error(`dial: ${dial.status} ${dial.text}`);
   const call = dial.body;
   event('action', { action: 'dial', status: dial.status, call });
@@ -292,16 +291,16 @@ async function main() {
 
   const act = async (what, fn) => { const r = await fn(); event('action', { action: what, ...(r || {}) }); log(what); };
   await sleep(5000);
-  await act('phone presses *6 (mutes itself)', () => { phoneCmd('dtmf *6'); return { digits: '*6', from: 'phone' }; });
+  await act('phone presses *6 (mutes itself)', () => { phone.dtmf('*6'); return { digits: '*6', from: 'phone' }; });
   await sleep(4000);
-  await act('phone presses *6 (unmutes itself)', () => { phoneCmd('dtmf *6'); return { digits: '*6', from: 'phone' }; });
+  await act('phone presses *6 (unmutes itself)', () => { phone.dtmf('*6'); return { digits: '*6', from: 'phone' }; });
   await sleep(4000);
   await act('REST force mute of the phone', async () => {
     const r = await rest('POST', `/v2/project/${PROJECT}/session/${sid}/stream/${call.streamId}/mute`, {});
     return { status: r.status };
   });
   await sleep(4000);
-  await act('phone presses *6 (ends the force mute)', () => { phoneCmd('dtmf *6'); return { digits: '*6', from: 'phone' }; });
+  await act('phone presses *6 (ends the force mute)', () => { phone.dtmf('*6'); return { digits: '*6', from: 'phone' }; });
   await sleep(4000);
   await act('REST play-dtmf 1234# to the phone', async () => {
     const r = await rest('POST', `${connPath}/play-dtmf`, { digits: '1234#' });
@@ -311,15 +310,14 @@ async function main() {
   const metrics = await fetch(`${base}/metrics`).then((r) => r.text()).catch(() => '');
   const beforeHangup = lastConn;
   await act('REST hang-up', async () => ({ status: (await rest('DELETE', connPath)).status }));
-  const sippCode = await Promise.race([sippExit, sleep(10000).then(() => 'timeout')]);
-  event('phone', { sawBye: sippCode === 0, sippExit: sippCode });
+  const bye = await Promise.race([phone.byeSeen, sleep(10000).then(() => 'timeout')]);
+  const closed = phone.events.find((e) => e.type === 'CALL_CLOSED');
+  event('phone', { sawBye: bye === true, closed: closed ? closed.param : null });
   await sleep(1500);
   clearInterval(poll);
-  phoneCmd('stop');
-  await Promise.race([phoneExit, sleep(10000)]);
 
   // ---- outputs ----
-  const phoneStats = JSON.parse(readFileSync(`${OUT}/phone.json`, 'utf8'));
+  const phoneStats = await phone.stop();
   ffmpeg('-i', `${OUT}/phone-audio.wav`, '-i', `${OUT}/phone-video.ivf`, '-map', '0:a', '-map', '1:v',
     '-c:a', 'pcm_s16le', '-c:v', 'copy', `${OUT}/phone.mkv`);
   const frames = phoneStats.videoFrames;
@@ -328,7 +326,7 @@ async function main() {
     `select='not(mod(n\\,${step}))',scale=320:180,tile=4x3:padding=4:color=white`, '-frames:v', '1', `${OUT}/contact-sheet.png`);
   timeline(`${OUT}/timeline`);
   writeFileSync(`${OUT}/stats.json`, JSON.stringify({ session: sid, call, connection: beforeHangup, phone: phoneStats,
-    sawBye: sippCode === 0, metrics: metrics.split('\n').filter((l) => l && !l.startsWith('#')) }, null, 1));
+    sawBye: bye === true, metrics: metrics.split('\n').filter((l) => l && !l.startsWith('#')) }, null, 1));
 
   console.log(`
 The live demo's outputs are in ${OUT}/:
@@ -338,7 +336,7 @@ The live demo's outputs are in ${OUT}/:
   timeline.png       the phone's received level, call states, mute state, digits
   events.jsonl       sipmixd's callbacks, the call's states and the demo's actions
   stats.json         the call, the phone's counters, sipmixd's /metrics
-  logs/              Janus, sipmixd, sipp, the participants' encoders`);
+  logs/              Janus, sipmixd, the participants' encoders; phone.log is baresip's`);
 
   if (args['keep-running']) {
     console.log(`

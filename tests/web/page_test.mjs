@@ -5,17 +5,15 @@
 // endpoint refuses what it must. Screenshots go to --out.
 import { parseArgs } from 'node:util';
 import { readFileSync, writeFileSync } from 'node:fs';
-import { spawn, spawnSync } from 'node:child_process';
-import { dirname, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { spawnSync } from 'node:child_process';
 import puppeteer from 'puppeteer-core';
+import { startPhone } from './baresip_phone.mjs';
 
 const { values: args } = parseArgs({
   options: { url: { type: 'string' }, out: { type: 'string' }, chromium: { type: 'string', default: '/usr/bin/chromium' } },
 });
 const BASE = args.url;
 const OUT = args.out;
-const SRC = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
 let failures = 0;
 function check(ok, what, detail) {
@@ -29,7 +27,9 @@ const PARTICIPANTS = {
   Alice: { name: 'alice', colour: 'red', hz: 440 },
   Bob: { name: 'bob', colour: 'blue', hz: 880 },
 };
-const PHONE = { sipPort: 5070, audioPort: 40000, videoPort: 40002, relayPort: 40010, toneHz: 1000 };
+// The phone (baresip, tests/web/baresip_phone.mjs): its SIP port (and TLS on
+// the next one), its ctrl_tcp port, its RTP ports, the tone it sends.
+const PHONE = { sipPort: 5070, ctlPort: 5073, rtpPorts: [40000, 40099], toneHz: 1000 };
 const MUTED_PROMPT = '/usr/share/asterisk/sounds/en_US_f_Allison/conf-muted.wav';
 
 function ffmpeg(...a) {
@@ -81,36 +81,6 @@ function bestCorrelation(rec, prompt) {
     if (re > 0) best = Math.max(best, dot / Math.sqrt(re * pe));
   }
   return best;
-}
-
-// The phone: sipp answers (the bridge test's scenario, with our media ports)
-// and phone.mjs owns the media sockets.
-function startPhone() {
-  const text = readFileSync(`${SRC}/tests/gateway/sipp/uas_endpoint_av.xml`, 'utf8')
-    .replaceAll('@AUDIO_PORT@', String(PHONE.audioPort))
-    .replaceAll('@VIDEO@', `m=video ${PHONE.videoPort} RTP/AVP 97\na=rtpmap:97 VP8/90000\na=sendrecv`);
-  writeFileSync(`${OUT}/phone-uas.xml`, text);
-  const sipp = spawn('sipp', ['-sf', `${OUT}/phone-uas.xml`, '-i', '127.0.0.1', '-p', String(PHONE.sipPort), '-m', '1',
-    '-nostdin', '-timeout', '120', '-timeout_error', '-mi', '127.0.0.1', '-mp', '41000',
-    '-trace_err', '-error_file', `${OUT}/sipp-errors.log`, '-trace_msg', '-message_file', `${OUT}/sipp-messages.log`],
-  { stdio: ['ignore', 'ignore', 'pipe'], cwd: OUT });
-  const sippExit = new Promise((r) => sipp.on('exit', (code) => r(code)));
-  const media = spawn('node', [`${SRC}/tests/web/phone.mjs`, '--audio-port', String(PHONE.audioPort),
-    '--video-port', String(PHONE.videoPort), '--relay-port', String(PHONE.relayPort), '--out', OUT,
-    '--tone-hz', String(PHONE.toneHz)], { stdio: ['pipe', 'inherit', 'inherit'] });
-  const mediaExit = new Promise((r) => media.on('exit', (code) => r(code)));
-  return {
-    uri: `sip:phone@127.0.0.1:${PHONE.sipPort}`,
-    command: (line) => media.stdin.write(line + '\n'),
-    sippExit,
-    async stop() {
-      media.stdin.end('stop\n');
-      const t = setTimeout(() => media.kill('SIGKILL'), 10000);
-      await mediaExit;
-      clearTimeout(t);
-      if (sipp.exitCode === null) sipp.kill();
-    },
-  };
 }
 
 // --- the demo-mode token endpoint, from outside a browser ---
@@ -181,7 +151,8 @@ async function maxLevels(pages, id, ms) {
 // browsers receive it; a force mute from the page, *6 from the phone, and a
 // hang-up from the page, each seen where a person would see it.
 async function liveCall(a, b) {
-  const phone = startPhone();
+  const phone = await startPhone({ ip: '127.0.0.1', sipPort: PHONE.sipPort, ctlPort: PHONE.ctlPort, rtpPorts: PHONE.rtpPorts,
+    dir: `${OUT}/phone`, out: OUT, toneHz: PHONE.toneHz, toneDbfs: -20 });
   let stopped = false;
   try {
     await a.$$eval('#headers .h-remove', (bs) => bs.forEach((x) => x.click()));
@@ -235,18 +206,18 @@ async function liveCall(a, b) {
 
     // A force mute from the page: the browsers hear about nothing, the phone
     // hears the announcement, the page shows the call force-muted.
-    phone.command('mark mute');
+    phone.mark('mute');
     await a.click(`${sel} button.mute`);
     await waitFor(a, (sel) => document.querySelector(sel + ' .muted-state').textContent === 'force-muted',
       'the page shows the call force-muted', 5000, sel);
     await sleep(2500);
     const mutedLevels = await maxLevels([a, b], call.streamId, 1500);
     check(mutedLevels.every((l) => l < 0.003), "after the page's force mute the phone's audio level is about zero in both browsers", mutedLevels);
-    phone.command('mark muted');
+    phone.mark('muted');
     await a.screenshot({ path: `${OUT}/page-call-muted.png`, fullPage: true });
 
     // *6 from the phone (RFC 4733) unmutes it; the page shows the change.
-    phone.command('dtmf *6');
+    phone.dtmf('*6');
     const unmuted = await waitFor(a, (sel) => document.querySelector(sel + ' .muted-state').textContent === '',
       'after *6 from the phone the page shows the call unmuted', 8000, sel);
     if (unmuted) check(true, 'after *6 from the phone the page shows the call unmuted');
@@ -254,11 +225,47 @@ async function liveCall(a, b) {
     const backLevels = await maxLevels([a, b], call.streamId, 1500);
     check(backLevels.every((l) => l > 0.01), 'after *6 both browsers hear the phone again', backLevels);
 
-    // A hang-up from the page: the phone gets the BYE (sipp's scenario ends
-    // only on it), the page shows HANGUP, the stream leaves both browsers.
+    // *Send DTMF* from the page: the phone receives the digits as RFC 4733
+    // events (judged from its capture after the call).
+    await a.type(`${sel} .dtmf`, '1234#');
+    const dtmfResp = a.waitForResponse((r) => r.url().endsWith('/play-dtmf'));
+    await a.click(`${sel} .send-dtmf`);
+    const dr = await dtmfResp;
+    check(dr.status() === 200, "the page's Send DTMF is accepted (play-dtmf 200)", dr.status());
+    await sleep(3000);
+
+    // The whole session force-muted from the page, with Bob's stream excluded
+    // and `active`: the call and Alice are muted, Bob is not.
+    const bobId = await a.evaluate(() => String([...window.sipmix.feeds.values()].find((f) => f.display === 'Bob').id));
+    const aliceId = await b.evaluate(() => String([...window.sipmix.feeds.values()].find((f) => f.display === 'Alice').id));
+    await a.click(`#tiles .tile input.exclude[value="${bobId}"]`);
+    const muteResp = a.waitForResponse((r) => r.url().endsWith('/mute') && r.request().method() === 'POST');
+    await a.click('#session-mute-button');
+    const mr = await muteResp;
+    const mreq = JSON.parse(mr.request().postData() || '{}');
+    check(mr.status() === 200 && mreq.active === true && JSON.stringify(mreq.excludedStreamIds) === JSON.stringify([bobId]),
+      "the page's session mute sends active and the exclusion (200)", { status: mr.status(), body: mreq });
+    const callMuted = await waitFor(a, (sel) => document.querySelector(sel + ' .muted-state').textContent === 'force-muted',
+      "after the page's session mute the call shows force-muted", 5000, sel);
+    if (callMuted) check(true, "after the page's session mute the call shows force-muted");
+    const aliceMuted = await waitFor(b, (id) => window.sipmix.feeds.get(id) && window.sipmix.feeds.get(id).tile.mute.textContent === 'audio force-muted',
+      "after the session mute B shows Alice's audio force-muted", 5000, aliceId);
+    if (aliceMuted) check(true, "after the session mute B shows Alice's audio force-muted");
+    await sleep(2000);
+    const bobState = await a.evaluate((id) => { const f = [...window.sipmix.feeds.values()].find((x) => String(x.id) === id); return f.tile.mute.textContent; }, bobId);
+    check(bobState === 'audio on', 'the excluded stream (Bob) stays unmuted in A', bobState);
+    const sessionMutedLevels = await maxLevels([a, b], call.streamId, 1500);
+    check(sessionMutedLevels.every((l) => l < 0.003), "after the session mute the phone's audio level is about zero in both browsers", sessionMutedLevels);
+    const bobHeard = (await maxLevels([a], String(bobId), 2000))[0];
+    check(bobHeard > 0.01, 'A still hears the excluded Bob', bobHeard);
+    await a.screenshot({ path: `${OUT}/page-session-muted.png`, fullPage: true });
+
+    // A hang-up from the page: the phone gets the BYE (baresip reports the
+    // call closed by the peer), the page shows HANGUP, the stream leaves both
+    // browsers.
     await a.click(`${sel} button.hangup`);
-    const code = await Promise.race([phone.sippExit, sleep(10000).then(() => 'timeout')]);
-    check(code === 0, 'after a hang-up from the page the phone receives the BYE (sipp passes)', code);
+    const bye = await Promise.race([phone.byeSeen, sleep(10000).then(() => 'timeout')]);
+    check(bye === true, 'after a hang-up from the page the phone receives the BYE (baresip: call closed by the peer)', bye);
     await waitFor(a, (sel) => document.querySelector(sel).dataset.state === 'HANGUP', 'the page shows HANGUP', 5000, sel);
     const gone = (id) => !window.sipmix.feeds.has(id) && ![...document.querySelectorAll('#tiles .tile')].some((t) => t.dataset.feed === id);
     const aGone = await waitFor(a, gone, 'the SIP stream leaves A', 10000, call.streamId);
@@ -283,6 +290,18 @@ function phoneChecks() {
     const level = toneDbfs(tail, p.hz, rate);
     check(level > -45, `the phone hears ${p.name}'s beeps (${p.hz} Hz)`, level.toFixed(1) + ' dBFS');
   }
+  // The phone's *6 went out as RFC 4733 events, as tshark reads the capture
+  // of what it sent: with the payload type the gateway offered, a marked
+  // first packet and end (E bit) packets for each digit.
+  const sent = rec.sentEvents;
+  const digits = Array.isArray(sent) ? sent.map((e) => e.digit).join('') : '';
+  const wellFormed = Array.isArray(sent) && sent.every((e) => e.pt === rec.eventPt && e.marker && e.endPackets >= 1 && e.duration > 0);
+  check(digits === '*6' && wellFormed, "the phone's *6 are RFC 4733 events (tshark: offered PT, marker on the first packet, E-bit ends)",
+    { eventPt: rec.eventPt, sent });
+  const got = rec.receivedEvents;
+  const gotDigits = Array.isArray(got) ? got.map((e) => e.digit).join('') : '';
+  check(gotDigits === '1234#' && got.every((e) => e.marker && e.endPackets >= 1),
+    "the phone receives the page's DTMF 1234# as RFC 4733 events (tshark)", { got });
   const own = toneDbfs(tail, PHONE.toneHz, rate);
   check(own < -50, 'the phone does not hear itself', own.toFixed(1) + ' dBFS');
   const prompt = readWav(MUTED_PROMPT).s;
