@@ -21,7 +21,8 @@ import { isRtcp, readPcapUdp, readWavPcm16, rtpPayloadOffset, vp8Frames, writeIv
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 // opts: {ip, sipPort, ctlPort, rtpPorts: [min, max], dir (baresip's config
-// and files), out, toneHz, toneDbfs, captureInterface}
+// and files), out, toneHz, toneDbfs, captureInterface, answer: 'auto' (the
+// default) or 'manual' (the phone rings, 180, until answer() is called)}
 export async function startPhone(opts) {
   const { ip, sipPort, ctlPort, dir, out } = opts;
   const [rtpMin, rtpMax] = opts.rtpPorts;
@@ -53,7 +54,7 @@ export async function startPhone(opts) {
     '',
   ].join('\n'));
   writeFileSync(`${dir}/accounts`,
-    `<sip:phone@${ip}>;answermode=auto;regint=0;audio_codecs=pcmu;video_codecs=vp8\n`);
+    `<sip:phone@${ip}>;answermode=${opts.answer === 'manual' ? 'manual' : 'auto'};regint=0;audio_codecs=pcmu;video_codecs=vp8\n`);
 
   // The capture first, so that the call's first packets are in it.
   const pcap = `${out}/phone.pcap`;
@@ -146,6 +147,8 @@ export async function startPhone(opts) {
   // The call's end as the phone saw it: closed by the peer means a BYE.
   const closed = waitEvent((m) => m.type === 'CALL_CLOSED');
   const byeSeen = closed.then((m) => /by peer/i.test(m.param || ''));
+  // An incoming call (with answer: 'manual', the phone rings until answer()).
+  const incoming = waitEvent((m) => m.type === 'CALL_INCOMING');
 
   const decodedWav = () => {
     const f = readdirSync(dir).find((x) => x.endsWith('-dec.wav'));
@@ -156,6 +159,9 @@ export async function startPhone(opts) {
     uri: `sip:phone@${ip}:${sipPort}`,
     // Digits as RFC 4733 events (baresip's menu command sndcode).
     dtmf: (digits) => command('sndcode', digits),
+    incoming,
+    // Answers the ringing call (baresip's menu command accept).
+    answer: () => command('accept'),
     // The current length (samples) of the audio the phone decoded.
     mark: (name) => {
       const f = decodedWav();

@@ -152,7 +152,7 @@ async function maxLevels(pages, id, ms) {
 // hang-up from the page, each seen where a person would see it.
 async function liveCall(a, b) {
   const phone = await startPhone({ ip: '127.0.0.1', sipPort: PHONE.sipPort, ctlPort: PHONE.ctlPort, rtpPorts: PHONE.rtpPorts,
-    dir: `${OUT}/phone`, out: OUT, toneHz: PHONE.toneHz, toneDbfs: -20 });
+    dir: `${OUT}/phone`, out: OUT, toneHz: PHONE.toneHz, toneDbfs: -20, answer: 'manual' });
   let stopped = false;
   try {
     await a.$$eval('#headers .h-remove', (bs) => bs.forEach((x) => x.click()));
@@ -171,17 +171,26 @@ async function liveCall(a, b) {
       { status: resp.status(), call });
     if (resp.status() !== 200) return;
     const sel = `#calls li.call`;
-    const states = await a.evaluate(async (sel) => {
+    // The phone rings (180) until it is answered: the page shows RINGING,
+    // then ACTIVE once the phone picks up.
+    const watchStates = (until) => a.evaluate(async (sel, until) => {
       const seen = [];
-      for (let i = 0; i < 100; i++) {
+      for (let i = 0; i < 150; i++) {
         const st = document.querySelector(sel)?.dataset.state;
         if (st && seen[seen.length - 1] !== st) seen.push(st);
-        if (st === 'ACTIVE' || st === 'HANGUP') break;
+        if (until.includes(st)) break;
         await new Promise((r) => setTimeout(r, 100));
       }
       return seen;
-    }, sel);
-    check(states[states.length - 1] === 'ACTIVE', 'the page follows the call to ACTIVE', states);
+    }, sel, until);
+    const ringing = await Promise.race([phone.incoming.then(() => true), sleep(10000).then(() => false)]);
+    check(ringing, 'the phone rings (baresip: incoming call)', ringing);
+    const before = await watchStates(['RINGING', 'ACTIVE', 'HANGUP']);
+    check(before[before.length - 1] === 'RINGING', 'the page shows RINGING while the phone rings', before);
+    await sleep(1000);
+    phone.answer();
+    const states = [...before, ...(await watchStates(['ACTIVE', 'HANGUP']))].filter((st, i, all) => st !== all[i - 1]);
+    check(states[states.length - 1] === 'ACTIVE' && states.includes('RINGING'), 'the page follows the call from RINGING to ACTIVE', states);
 
     // Both browsers subscribe to the SIP participant like any publisher.
     const hasFeed = (id) => { const f = window.sipmix.feeds.get(id); return !!(f && f.handle && f.handle.webrtcStuff && f.handle.webrtcStuff.pc); };
@@ -298,6 +307,7 @@ function phoneChecks() {
   const wellFormed = Array.isArray(sent) && sent.every((e) => e.pt === rec.eventPt && e.marker && e.endPackets >= 1 && e.duration > 0);
   check(digits === '*6' && wellFormed, "the phone's *6 are RFC 4733 events (tshark: offered PT, marker on the first packet, E-bit ends)",
     { eventPt: rec.eventPt, sent });
+  check(rec.sipRequests.some((l) => l.startsWith('BYE ')), 'the capture of what the phone received holds the BYE', rec.sipRequests);
   const got = rec.receivedEvents;
   const gotDigits = Array.isArray(got) ? got.map((e) => e.digit).join('') : '';
   check(gotDigits === '1234#' && got.every((e) => e.marker && e.endPackets >= 1),
