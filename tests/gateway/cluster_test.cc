@@ -280,6 +280,19 @@ class Cluster : public ::testing::Test {
     return Dialed{session, j["connectionId"], j["streamId"], r->get_header_value("X-Sipmix-Node")};
   }
 
+  // A UAS with room for them, then one session per node and one dial into
+  // each through that node.
+  std::vector<Dialed> dial_one_per_node() {
+    start_uas(kNodes + 2);
+    std::vector<Dialed> dialed;
+    for (int i = 0; i < kNodes; ++i) {
+      auto d = dial(i, create_session(i));
+      EXPECT_TRUE(d) << "dial via node " << i;
+      if (d) dialed.push_back(*d);
+    }
+    return dialed;
+  }
+
   std::string state_via(int via, const Dialed& d) {
     auto r = client(via).Get("/v2/project/" + std::string(kProject) + "/session/" + d.session + "/connection/" +
                              d.connection, auth());
@@ -528,13 +541,8 @@ TEST_F(Cluster, SigtermDrainsANodeItsCallsContinueThenItExitsZero) {
 }
 
 TEST_F(Cluster, RedisRestartDropsNoCallAndTheNodesRebuildTheRegistry) {
-  start_uas(kNodes + 2);
-  std::vector<Dialed> dialed;
-  for (int i = 0; i < kNodes; ++i) {
-    auto d = dial(i, create_session(i));
-    ASSERT_TRUE(d);
-    dialed.push_back(*d);
-  }
+  const std::vector<Dialed> dialed = dial_one_per_node();
+  ASSERT_EQ(dialed.size(), static_cast<size_t>(kNodes));
   for (const Dialed& d : dialed) ASSERT_TRUE(eventually([&] { return callbacks_.has_state(d.connection, "ACTIVE"); }, 15000));
 
   redis_.stop();
@@ -612,13 +620,8 @@ class ClusterWithJanus : public Cluster {
 };
 
 TEST_F(ClusterWithJanus, KilledNodesLegsEndWith703AndLeaveTheJanusRoom) {
-  start_uas(kNodes + 2);
-  std::vector<Dialed> dialed;
-  for (int i = 0; i < kNodes; ++i) {
-    auto d = dial(i, create_session(i));
-    ASSERT_TRUE(d);
-    dialed.push_back(*d);
-  }
+  const std::vector<Dialed> dialed = dial_one_per_node();
+  ASSERT_EQ(dialed.size(), static_cast<size_t>(kNodes));
   for (const Dialed& d : dialed) {
     ASSERT_TRUE(eventually([&] { return callbacks_.has_state(d.connection, "ACTIVE"); }, 15000)) << node_logs();
     // The leg is a remote publisher (id = its stream id) in its session's room.
