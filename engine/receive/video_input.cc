@@ -44,6 +44,7 @@ bool VideoInput::process(int64_t now_us, StageTimer* timer, bool decode) {
     if (p.lost_before > 0) assembler_.on_loss(static_cast<int>(p.lost_before));
     if (p.kind != PlayoutKind::kPacket) continue;
     if (p.packet.payload_type != payload_type_) continue;
+    last_packet_us_ = now_us;
     ssrc_ = p.packet.ssrc;
     const video::AssembledFrame* f =
         assembler_.push(p.packet.sequence_number, p.packet.rtp_timestamp, p.packet.marker, p.packet.payload);

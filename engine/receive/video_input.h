@@ -39,6 +39,9 @@ class VideoInput {
   uint64_t generation() const { return generation_; }
   // Media time of the last decoded frame; -1 before the first.
   int64_t last_frame_us() const { return last_frame_us_; }
+  // Time (process()'s now_us) a packet last came out of the jitter buffer,
+  // decoded or not; -1 before the first.
+  int64_t last_packet_us() const { return last_packet_us_; }
 
   JitterStats jitter_stats() const { return jitter_->stats(); }
   const video::VideoDecoderStats& decoder_stats() const { return decoder_->stats(); }
@@ -65,6 +68,7 @@ class VideoInput {
   video::KeyframeRequester requester_;
   uint64_t generation_ = 0;
   int64_t last_frame_us_ = -1;
+  int64_t last_packet_us_ = -1;
   uint32_t ssrc_ = 0;
   bool decoding_ = true;
   bool skipped_since_decoding_ = false;  // frames left out since decoding stopped

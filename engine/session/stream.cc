@@ -64,11 +64,14 @@ StatusOr<std::unique_ptr<Stream>> build_stream(const StreamConfig& c, const Sess
   return s;
 }
 
-int choose_simulcast_layer(std::span<const SimulcastLayer> layers, int tile_w, int tile_h) {
-  int best = -1, largest = 0;
+int choose_simulcast_layer(std::span<const SimulcastLayer> layers, int tile_w, int tile_h, unsigned usable) {
+  const int n = static_cast<int>(layers.size());
+  if ((usable & ((1u << n) - 1)) == 0) usable = ~0u;
+  int best = -1, largest = -1;
   auto area = [&](int i) { return int64_t{layers[static_cast<size_t>(i)].width} * layers[static_cast<size_t>(i)].height; };
-  for (int i = 0; i < static_cast<int>(layers.size()); ++i) {
-    if (area(i) > area(largest)) largest = i;
+  for (int i = 0; i < n; ++i) {
+    if (!(usable >> i & 1u)) continue;
+    if (largest < 0 || area(i) > area(largest)) largest = i;
     const SimulcastLayer& l = layers[static_cast<size_t>(i)];
     const bool covers = tile_w > 0 && tile_h > 0 && l.width >= tile_w && l.height >= tile_h;
     if (covers && (best < 0 || area(i) < area(best))) best = i;
@@ -109,8 +112,15 @@ void Stream::pull_audio(int64_t t_us, StageTimer& timer, audio::NMinus1Mixer& mi
 void Stream::decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink, bool shown, int tile_w, int tile_h,
                           bool choose_layer) {
   if (layer_count > 1 && shown) {
-    const int target = choose_layer ? choose_simulcast_layer(config.simulcast, tile_w, tile_h)
-                                    : choose_simulcast_layer(config.simulcast, 0, 0);
+    // Layers that have gone silent are passed over (all count before any
+    // packet has come, and when every layer is silent).
+    unsigned flowing = 0;
+    for (int i = 0; i < layer_count; ++i) {
+      const int64_t last = layers[static_cast<size_t>(i)]->last_packet_us();
+      if (last >= 0 && t_us - last <= kSimulcastLayerSilenceUs) flowing |= 1u << i;
+    }
+    const int target = choose_layer ? choose_simulcast_layer(config.simulcast, tile_w, tile_h, flowing)
+                                    : choose_simulcast_layer(config.simulcast, 0, 0, flowing);
     if (target == shown_layer) {
       pending_layer = -1;
     } else if (video->last_frame_us() < 0) {

@@ -69,8 +69,13 @@ struct Stream {
 };
 
 // The simulcast layer to decode for a tile of `tile_w` x `tile_h`: the
-// smallest that covers it, else the largest; with 0 x 0, the largest.
-int choose_simulcast_layer(std::span<const SimulcastLayer> layers, int tile_w, int tile_h);
+// smallest that covers it, else the largest; with 0 x 0, the largest. Only
+// the layers whose bit is set in `usable` count (all when none is usable).
+int choose_simulcast_layer(std::span<const SimulcastLayer> layers, int tile_w, int tile_h, unsigned usable = ~0u);
+
+// A simulcast layer with no packet for this long is passed over by the
+// choice (publishers drop their upper layers when their bandwidth falls).
+inline constexpr int64_t kSimulcastLayerSilenceUs = 1'000'000;
 
 // Validates what only the stream decides (its video codec) and builds its
 // input pipeline. The caller has checked the id, the payload type and found

@@ -143,8 +143,11 @@ class SimulcastRig {
       const int64_t next_us = media_us_ + 20000;
       while (frame_ * 1'000'000 / 30 < next_us) {
         for (Publisher& p : publishers_)
-          for (auto& layer : p.layers)
-            for (std::span<const uint8_t> pkt : layer->video_packets(frame_ * 1'000'000 / 30)) session_->push_rtp(p.handle, pkt);
+          for (int l = 0; l < 3; ++l) {
+            if (p.stopped[l]) continue;
+            for (std::span<const uint8_t> pkt : p.layers[l]->video_packets(frame_ * 1'000'000 / 30))
+              session_->push_rtp(p.handle, pkt);
+          }
         ++frame_;
       }
       media_us_ = next_us;
@@ -156,6 +159,10 @@ class SimulcastRig {
             if (layer->header().ssrc == sink.plis[plis_answered_]) layer->request_keyframe();
     }
   }
+
+  // Publisher `who` stops sending one of its layers (as a browser drops its
+  // upper layers when its bandwidth falls).
+  void stop_layer(int who, int layer) { publishers_[static_cast<size_t>(who)].stopped[layer] = true; }
 
   // Stops sending all but the first `keep` publishers and removes them.
   void keep_publishers(size_t keep) {
@@ -180,6 +187,7 @@ class SimulcastRig {
     std::string id;
     PushHandle handle;
     std::unique_ptr<FakePeer> layers[3];
+    bool stopped[3] = {false, false, false};
   };
   SimulatedClock clock_{1'000'000};
   std::unique_ptr<Session> session_;
@@ -198,6 +206,11 @@ TEST(ChooseSimulcastLayer, SmallestThatCoversTheTileElseTheLargest) {
   EXPECT_EQ(session::choose_simulcast_layer(l, 1920, 1080), kTop);  // none covers it
   EXPECT_EQ(session::choose_simulcast_layer(l, 0, 0), kTop);        // on no canvas
   EXPECT_EQ(session::choose_simulcast_layer(l, 320, 240), kMiddle);  // 4:3 tile: the height decides
+  // Only the flowing layers count; with none flowing, all do.
+  const unsigned no_middle = (1u << kSmall) | (1u << kTop);
+  EXPECT_EQ(session::choose_simulcast_layer(l, 426, 240, no_middle), kTop);
+  EXPECT_EQ(session::choose_simulcast_layer(l, 1920, 1080, 1u << kSmall), kSmall);
+  EXPECT_EQ(session::choose_simulcast_layer(l, 426, 240, 0), kMiddle);
 }
 
 struct GridCase {
@@ -338,6 +351,38 @@ TEST(SessionSimulcast, AGrowingTileSwitchesUpWithoutGoingBlank) {
   rig.run_ms(300);
   EXPECT_EQ(rig.stats(0).layer_decoded_frames[kMiddle], middle_frames) << "the old layer is still decoded";
   EXPECT_GE(rig.stats(0).layer_decoded_frames[kTop], 10u);
+}
+
+// p0 stops sending the 640x360 layer its tile shows. Within the silence
+// limit (1 s) the session passes over that layer and takes the smallest
+// flowing one that covers the tile (1280x720), so p0's tile goes on showing
+// its scene; without that, the frozen tile would turn into the "no video"
+// placeholder after no_video_timeout_ms (3 s).
+TEST(SessionSimulcast, ALayerThatStopsIsReplacedByOneThatFlows) {
+  SimulcastRig rig(kPublishers, 1280, 720);
+  rig.run_ms(600);
+  ASSERT_EQ(rig.stats(0).layer_width, 640);
+  rig.stop_layer(0, kMiddle);
+  rig.run_ms(4000);
+  const StreamStats s = rig.stats(0);
+  EXPECT_EQ(s.layer_width, 1280);
+  EXPECT_EQ(s.layer_switches, 1u);
+  EXPECT_GE(s.layer_decoded_frames[kTop], 60u);  // the top layer has been on screen for seconds
+  // Cell 0 shows p0's scene, not a placeholder: its middle row against the
+  // scene drawn at the tile's size.
+  video::LayoutOptions lo;
+  lo.canvas_width = 1280;
+  lo.canvas_height = 720;
+  const video::Rect d =
+      video::place(video::grid_cell(lo, video::grid_for_count(kPublishers), 0), 1280, 720, video::FitMode::kLetterbox).dst;
+  Picture scene(d.w, d.h);
+  draw_scene(0, scene.mutable_view());
+  const PictureView sv = scene.view();
+  const double db = psnr(&rig.sink.y[static_cast<size_t>(d.y) * 1280 + d.x], 1280, sv.y, sv.stride_y, d.w, d.h);
+  std::printf("p0's tile after its 640x360 layer stopped: psnr %.1f dB against its scene\n", db);
+  EXPECT_GE(db, 30.0);
+  // The other publishers keep their 640x360 layer.
+  EXPECT_EQ(rig.stats(1).layer_width, 640);
 }
 
 TEST(SessionSimulcast, BadLayersAreRejectedNamingTheField) {
