@@ -223,24 +223,31 @@ class Outputs final : public SessionSink {
     json st;
     st["media_seconds"] = static_cast<double>(end_us) / 1e6;
     for (const auto& ss : result->stats.streams) {
-      st["streams"].push_back({{"id", ss.id},
-                               {"received", ss.received},
-                               {"lost", ss.lost},
-                               {"late", ss.late},
-                               {"duplicate", ss.duplicate},
-                               {"reordered", ss.reordered},
-                               {"discarded", ss.discarded},
-                               {"jitter_ms", ss.jitter_ms},
-                               {"current_delay_ms", ss.current_delay_ms},
-                               {"target_delay_ms", ss.target_delay_ms},
-                               {"decoded_frames", ss.decoded_frames},
-                               {"concealed_frames", ss.concealed_frames},
-                               {"decode_errors", ss.decode_errors},
-                               {"accelerate_ops", ss.accelerate_ops},
-                               {"accelerated_ms", ss.accelerated_ms},
-                               {"playout_delay_ms", ss.playout_delay_ms},
-                               {"skipped_silent", ss.skipped_silent},
-                               {"keyframe_requests", ss.keyframe_requests}});
+      json row = {{"id", ss.id},
+                  {"received", ss.received},
+                  {"lost", ss.lost},
+                  {"late", ss.late},
+                  {"duplicate", ss.duplicate},
+                  {"reordered", ss.reordered},
+                  {"discarded", ss.discarded},
+                  {"jitter_ms", ss.jitter_ms},
+                  {"current_delay_ms", ss.current_delay_ms},
+                  {"target_delay_ms", ss.target_delay_ms},
+                  {"decoded_frames", ss.decoded_frames},
+                  {"concealed_frames", ss.concealed_frames},
+                  {"decode_errors", ss.decode_errors},
+                  {"accelerate_ops", ss.accelerate_ops},
+                  {"accelerated_ms", ss.accelerated_ms},
+                  {"playout_delay_ms", ss.playout_delay_ms},
+                  {"skipped_silent", ss.skipped_silent},
+                  {"keyframe_requests", ss.keyframe_requests}};
+      if (ss.id.ends_with("/video")) {  // the ids this tool gives (add_stream below)
+        row["unchanged_frames"] = ss.unchanged_frames;
+        row["frames_not_shown"] = ss.frames_not_shown;
+        row["switches"] = ss.switches;
+        row["switch_latency_ms"] = ss.switch_latency_ms;
+      }
+      st["streams"].push_back(std::move(row));
     }
     for (const auto& l : result->stats.legs) {
       st["legs"].push_back({{"id", l.id},
