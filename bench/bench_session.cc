@@ -383,7 +383,7 @@ class VideoLegRig {
       v.clock_rate_hz = 90000;
       const uint32_t ssrc = 1000 + static_cast<uint32_t>(s);
       if (s < simulcast_.sources)
-        v.simulcast = {{ssrc, 640, 360}, {ssrc + 2000, 1280, 720}, {ssrc + 4000, 320, 180}};
+        v.simulcast = {{ssrc, "", 640, 360}, {ssrc + 2000, "", 1280, 720}, {ssrc + 4000, "", 320, 180}};
       video_h_.push_back(*session_->add_stream(v));
       audio_peers_.push_back(stamping_peer(100 + static_cast<uint32_t>(s)));
       FakePeerConfig pc;

@@ -1,7 +1,11 @@
 // A participant's stream: building its input pipeline, the push side, stats.
 #include "session/stream.h"
 
+#include <cctype>
+#include <string_view>
+
 #include "rtp/rtcp.h"
+#include "rtp/rtp_packet.h"
 
 #include "session/codec_map.h"
 #include "session/common.h"
@@ -10,15 +14,30 @@ namespace sipmix::session {
 
 namespace {
 
-Status validate_simulcast(const std::vector<SimulcastLayer>& layers) {
+bool valid_rid(const std::string& rid) {
+  if (rid.empty() || rid.size() > 16) return false;
+  for (char c : rid)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_') return false;
+  return true;
+}
+
+Status validate_simulcast(const std::vector<SimulcastLayer>& layers, uint8_t rid_ext_id) {
   if (layers.empty()) return Status{};
   if (layers.size() < 2 || layers.size() > static_cast<size_t>(kMaxSimulcastLayers))
     return invalid_argument("stream.simulcast: 2.." + std::to_string(kMaxSimulcastLayers) + " layers, or none");
   for (size_t i = 0; i < layers.size(); ++i) {
     const std::string field = "stream.simulcast[" + std::to_string(i) + "]";
-    if (layers[i].ssrc == 0) return invalid_argument(field + ".ssrc: must not be 0");
-    for (size_t j = 0; j < i; ++j)
-      if (layers[j].ssrc == layers[i].ssrc) return invalid_argument(field + ".ssrc: repeats layer " + std::to_string(j) + "'s");
+    if (layers[i].ssrc == 0 && layers[i].rid.empty()) return invalid_argument(field + ": needs an ssrc or a rid");
+    if (!layers[i].rid.empty() && !valid_rid(layers[i].rid))
+      return invalid_argument(field + ".rid: 1..16 letters, digits, '-' or '_'");
+    if (!layers[i].rid.empty() && rid_ext_id == 0)
+      return invalid_argument("stream.rid_ext_id: layers known by rid need the rtp-stream-id extension's id");
+    for (size_t j = 0; j < i; ++j) {
+      if (layers[i].ssrc != 0 && layers[j].ssrc == layers[i].ssrc)
+        return invalid_argument(field + ".ssrc: repeats layer " + std::to_string(j) + "'s");
+      if (!layers[i].rid.empty() && layers[j].rid == layers[i].rid)
+        return invalid_argument(field + ".rid: repeats layer " + std::to_string(j) + "'s");
+    }
     if (layers[i].width < 16 || layers[i].width > 4096 || layers[i].height < 16 || layers[i].height > 4096)
       return invalid_argument(field + ": width and height must be 16..4096");
   }
@@ -51,8 +70,9 @@ StatusOr<std::unique_ptr<Stream>> build_stream(const StreamConfig& c, const Sess
     s->audio = std::move(*in);
   } else {
     if (c.video_codec == VideoCodec::kNone) return invalid_argument("stream.video_codec: a video stream needs vp8 or h264");
-    if (Status st = validate_simulcast(c.simulcast); !st.ok()) return st;
+    if (Status st = validate_simulcast(c.simulcast, c.rid_ext_id); !st.ok()) return st;
     s->layer_count = c.simulcast.empty() ? 1 : static_cast<int>(c.simulcast.size());
+    for (size_t i = 0; i < c.simulcast.size(); ++i) s->layer_ssrcs[i] = c.simulcast[i].ssrc;
     for (int i = 0; i < s->layer_count; ++i) {
       auto in = VideoInput::create(to_engine(c.video_codec), c.payload_type, session.jitter_max_delay_ms);
       if (!in.ok()) return Status(in.status().code(), "stream \"" + c.id + "\": " + in.status().message());
@@ -85,14 +105,29 @@ void Stream::receive_rtp(std::span<const uint8_t> packet, int64_t now_us) {
   } else if (layer_count == 1) {
     (void)layers[0]->insert(packet, now_us);
   } else if (packet.size() >= 12) {
-    // Simulcast: the layer is the packet's SSRC (config is immutable).
+    // Simulcast: the layer is the packet's SSRC, configured or learned from
+    // a packet that carried the layer's rid.
     const uint32_t ssrc = uint32_t{packet[8]} << 24 | uint32_t{packet[9]} << 16 | uint32_t{packet[10]} << 8 | packet[11];
-    for (int i = 0; i < layer_count; ++i)
-      if (config.simulcast[static_cast<size_t>(i)].ssrc == ssrc) {
-        (void)layers[static_cast<size_t>(i)]->insert(packet, now_us);
-        return;
-      }
+    int layer = -1;
+    for (int i = 0; i < layer_count && layer < 0; ++i)
+      if (ssrc != 0 && layer_ssrcs[static_cast<size_t>(i)] == ssrc) layer = i;
+    if (layer < 0 && config.rid_ext_id != 0) layer = learn_layer_by_rid(packet, ssrc);
+    if (layer >= 0) (void)layers[static_cast<size_t>(layer)]->insert(packet, now_us);
   }
+}
+
+int Stream::learn_layer_by_rid(std::span<const uint8_t> packet, uint32_t ssrc) {
+  const auto v = rtp::parse_rtp(packet);
+  if (!v) return -1;
+  const auto rid = rtp::find_header_extension(*v, config.rid_ext_id);
+  if (!rid) return -1;
+  const std::string_view got(reinterpret_cast<const char*>(rid->data()), rid->size());
+  for (int i = 0; i < layer_count; ++i)
+    if (config.simulcast[static_cast<size_t>(i)].rid == got) {
+      layer_ssrcs[static_cast<size_t>(i)] = ssrc;  // a new SSRC for the rid replaces the old one
+      return i;
+    }
+  return -1;
 }
 
 void Stream::receive_rtcp(std::span<const uint8_t> packet, int64_t now_us) {

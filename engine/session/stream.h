@@ -30,6 +30,7 @@ struct Stream {
   // order of config.simulcast. The network thread pushes into `layers` by
   // SSRC; `video` is the layer on screen, used by the tick thread only.
   std::array<std::unique_ptr<VideoInput>, kMaxSimulcastLayers> layers;
+  std::array<uint32_t, kMaxSimulcastLayers> layer_ssrcs{};  // network thread: configured or learned by rid
   int layer_count = 0;
   VideoInput* video = nullptr;
   int shown_layer = 0;
@@ -46,6 +47,9 @@ struct Stream {
 
   // Network thread: the packet into its input pipeline or RTCP queue.
   void receive_rtp(std::span<const uint8_t> packet, int64_t now_us);
+  // Network thread: the simulcast layer whose rid the packet carries (its
+  // SSRC is then that layer's), or -1.
+  int learn_layer_by_rid(std::span<const uint8_t> packet, uint32_t ssrc);
   void receive_rtcp(std::span<const uint8_t> packet, int64_t now_us);
   // Tick thread. Audio: this tick's frame into the mixer and its level to
   // the talker detector.

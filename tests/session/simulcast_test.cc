@@ -17,6 +17,7 @@
 
 #include "compose/layout.h"
 #include "rtp/rtcp.h"
+#include "rtp/rtp_packet.h"
 #include "session/stream.h"
 #include "sipmix/session.h"
 #include "tests/support/fake_peer.h"
@@ -89,7 +90,28 @@ struct Sink : SessionSink {
 
 std::vector<SimulcastLayer> layers_of(int who) {
   std::vector<SimulcastLayer> out;
-  for (int l = 0; l < 3; ++l) out.push_back({layer_ssrc(who, l), kLayers[l].w, kLayers[l].h});
+  for (int l = 0; l < 3; ++l) out.push_back({layer_ssrc(who, l), "", kLayers[l].w, kLayers[l].h});
+  return out;
+}
+
+constexpr uint8_t kRidExtId = 5;
+constexpr int kRidPackets = 10;
+const char* const kRids[3] = {"q", "f", "h"};  // in kLayers' order: quarter, full, half
+
+// The packet again with an RFC 8852 rtp-stream-id element carrying `rid`.
+std::vector<uint8_t> with_rid(std::span<const uint8_t> packet, const std::string& rid) {
+  const auto v = rtp::parse_rtp(packet);
+  EXPECT_TRUE(v);
+  rtp::RtpHeader h;
+  h.marker = v->marker;
+  h.payload_type = v->payload_type;
+  h.sequence_number = v->sequence_number;
+  h.timestamp = v->timestamp;
+  h.ssrc = v->ssrc;
+  const rtp::HeaderExtensionElement e{kRidExtId, {reinterpret_cast<const uint8_t*>(rid.data()), rid.size()}};
+  std::vector<uint8_t> out(rtp::kMaxRtpPacketSize + 64);
+  out.resize(rtp::write_rtp(h, {&e, 1}, v->payload, out));
+  EXPECT_FALSE(out.empty());
   return out;
 }
 
@@ -97,7 +119,10 @@ std::vector<SimulcastLayer> layers_of(int who) {
 // layer as a browser does) and one VP8 leg of the given size.
 class SimulcastRig {
  public:
-  SimulcastRig(int publishers, int leg_width, int leg_height, SessionConfig cfg = {}) {
+  // by_rid: the layers are known by rid ("q", "f", "h") and not by SSRC;
+  // each layer's first kRidPackets packets carry the rid (extension 5).
+  SimulcastRig(int publishers, int leg_width, int leg_height, SessionConfig cfg = {}, bool by_rid = false)
+      : by_rid_(by_rid) {
     session_ = std::move(*Session::create(cfg, &clock_, &sink));
     for (int who = 0; who < publishers; ++who) {
       StreamConfig sc;
@@ -108,6 +133,10 @@ class SimulcastRig {
       sc.payload_type = 96;
       sc.clock_rate_hz = 90000;
       sc.simulcast = layers_of(who);
+      if (by_rid) {
+        sc.rid_ext_id = kRidExtId;
+        for (int l = 0; l < 3; ++l) sc.simulcast[static_cast<size_t>(l)] = {0, kRids[l], kLayers[l].w, kLayers[l].h};
+      }
       Publisher pub;
       pub.id = sc.id;
       auto h = session_->add_stream(sc);
@@ -145,8 +174,13 @@ class SimulcastRig {
         for (Publisher& p : publishers_)
           for (int l = 0; l < 3; ++l) {
             if (p.stopped[l]) continue;
-            for (std::span<const uint8_t> pkt : p.layers[l]->video_packets(frame_ * 1'000'000 / 30))
+            for (std::span<const uint8_t> pkt : p.layers[l]->video_packets(frame_ * 1'000'000 / 30)) {
+              if (by_rid_ && p.sent[l]++ < kRidPackets) {
+                session_->push_rtp(p.handle, with_rid(pkt, kRids[l]));
+                continue;
+              }
               session_->push_rtp(p.handle, pkt);
+            }
           }
         ++frame_;
       }
@@ -188,7 +222,9 @@ class SimulcastRig {
     PushHandle handle;
     std::unique_ptr<FakePeer> layers[3];
     bool stopped[3] = {false, false, false};
+    int sent[3] = {0, 0, 0};
   };
+  bool by_rid_ = false;
   SimulatedClock clock_{1'000'000};
   std::unique_ptr<Session> session_;
   std::vector<Publisher> publishers_;
@@ -242,6 +278,23 @@ TEST_P(SessionSimulcastGrid, EachStreamDecodesOnlyTheLayerThatFitsItsTile) {
 INSTANTIATE_TEST_SUITE_P(Legs, SessionSimulcastGrid,
                          ::testing::Values(GridCase{1280, 720, kMiddle}, GridCase{640, 360, kSmall}),
                          [](const auto& info) { return std::to_string(info.param.leg_width) + "x" + std::to_string(info.param.leg_height); });
+
+// Layers known by rid only (as a browser negotiates simulcast with
+// a=rid): the session learns each layer's SSRC from the first packets that
+// carry its rid and goes on routing by SSRC after the rid stops coming.
+TEST(SessionSimulcast, LayersKnownByRidAreLearnedFromTheirFirstPackets) {
+  SimulcastRig rig(kPublishers, 1280, 720, {}, /*by_rid=*/true);
+  rig.run_ms(1000);
+  for (int who = 0; who < kPublishers; ++who) {
+    SCOPED_TRACE("p" + std::to_string(who));
+    const StreamStats s = rig.stats(who);
+    EXPECT_EQ(s.layer_width, 640);
+    EXPECT_GE(s.layer_decoded_frames[kMiddle], 20u);  // 30 fps for 1 s, most of it without the rid
+    EXPECT_EQ(s.layer_decoded_frames[kTop], 0u);
+    EXPECT_EQ(s.layer_decoded_frames[kSmall], 0u);
+    EXPECT_GE(s.received, 3u * 30u);  // every layer's packets were taken, not only those with the rid
+  }
+}
 
 TEST(SessionSimulcast, SwitchedOffTheTopLayerIsDecoded) {
   SessionConfig cfg;
@@ -399,19 +452,27 @@ TEST(SessionSimulcast, BadLayersAreRejectedNamingTheField) {
     auto h = session->add_stream(sc);
     return h.ok() ? std::string("accepted") : h.status().message();
   };
-  EXPECT_NE(message({{1, 640, 360}}).find("stream.simulcast"), std::string::npos);
-  EXPECT_NE(message({{1, 320, 180}, {2, 640, 360}, {3, 1280, 720}, {4, 1920, 1080}}).find("stream.simulcast"), std::string::npos);
-  EXPECT_NE(message({{1, 320, 180}, {0, 640, 360}}).find("stream.simulcast[1].ssrc"), std::string::npos);
-  EXPECT_NE(message({{7, 320, 180}, {7, 640, 360}}).find("stream.simulcast[1].ssrc"), std::string::npos);
-  EXPECT_NE(message({{1, 320, 180}, {2, 8, 360}}).find("stream.simulcast[1]"), std::string::npos);
+  EXPECT_NE(message({{1, "", 640, 360}}).find("stream.simulcast"), std::string::npos);
+  EXPECT_NE(message({{1, "", 320, 180}, {2, "", 640, 360}, {3, "", 1280, 720}, {4, "", 1920, 1080}}).find("stream.simulcast"),
+            std::string::npos);
+  EXPECT_NE(message({{1, "", 320, 180}, {0, "", 640, 360}}).find("stream.simulcast[1]: needs an ssrc or a rid"), std::string::npos);
+  EXPECT_NE(message({{7, "", 320, 180}, {7, "", 640, 360}}).find("stream.simulcast[1].ssrc"), std::string::npos);
+  EXPECT_NE(message({{1, "", 320, 180}, {2, "", 8, 360}}).find("stream.simulcast[1]"), std::string::npos);
+  // By rid: the extension id is needed, rids are short tokens and distinct.
+  EXPECT_NE(message({{0, "q", 320, 180}, {0, "h", 640, 360}}).find("stream.rid_ext_id"), std::string::npos);
+  sc.rid_ext_id = kRidExtId;
+  EXPECT_NE(message({{0, "q", 320, 180}, {0, "q", 640, 360}}).find("stream.simulcast[1].rid"), std::string::npos);
+  EXPECT_NE(message({{0, "q", 320, 180}, {0, "h h", 640, 360}}).find("stream.simulcast[1].rid"), std::string::npos);
+  EXPECT_EQ(message({{0, "q", 320, 180}, {0, "h", 640, 360}}), "accepted");
+  sc.id = "v2";
   sc.kind = MediaKind::kAudio;
   sc.payload_type = 111;
   sc.clock_rate_hz = 48000;
-  EXPECT_NE(message({{1, 320, 180}, {2, 640, 360}}).find("only a video stream"), std::string::npos);
+  EXPECT_NE(message({{1, "", 320, 180}, {2, "", 640, 360}}).find("only a video stream"), std::string::npos);
   sc.kind = MediaKind::kVideo;
   sc.payload_type = 96;
   sc.clock_rate_hz = 90000;
-  EXPECT_EQ(message({{1, 320, 180}, {2, 640, 360}}), "accepted");
+  EXPECT_EQ(message({{1, "", 320, 180}, {2, "", 640, 360}}), "accepted");
 }
 
 }  // namespace

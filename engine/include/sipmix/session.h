@@ -48,10 +48,13 @@ const char* to_string(SrtpSuite s);
 // lists the names there are.
 StatusOr<SrtpSuite> parse_srtp_suite(std::string_view name);
 
-// One encoding of a simulcast video publisher (the SSRCs of its
-// `a=ssrc-group:SIM`, or what an SFU announces): its SSRC and picture size.
+// One encoding of a simulcast video publisher, known by its SSRC (an
+// `a=ssrc-group:SIM`, or what an SFU announces) or by its RFC 8851 rid
+// (`a=simulcast`/`a=rid`, carried in RFC 8852's rtp-stream-id header
+// extension, StreamConfig::rid_ext_id), and its picture size.
 struct SimulcastLayer {
-  uint32_t ssrc = 0;
+  uint32_t ssrc = 0;  // 0: learned from the first packet that carries `rid`
+  std::string rid;    // empty: by SSRC only; else 1..16 of [A-Za-z0-9_-]
   int width = 0;
   int height = 0;
 };
@@ -74,6 +77,11 @@ struct StreamConfig {
   // packets of other SSRCs are dropped. Empty: one encoding, any SSRC.
   // The session decodes one layer at a time (SessionConfig::choose_simulcast_layer).
   std::vector<SimulcastLayer> simulcast;
+  // RFC 8285 id (1..255) of urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id,
+  // needed when a layer is known by its rid. A packet of an SSRC no layer
+  // has yet is matched by its rid, and its layer keeps that SSRC (browsers
+  // stop sending the rid once the SSRC is established).
+  uint8_t rid_ext_id = 0;
 };
 
 // The SIP leg, mirroring the product's dial request.
