@@ -60,10 +60,12 @@ export async function startPhone(opts) {
   const pcap = `${out}/phone.pcap`;
   rmSync(pcap, { force: true });
   const filter = `udp and dst host ${ip} and (dst portrange ${rtpMin}-${rtpMax} or dst port ${sipPort})`;
+  // Both captures write into one log, left open (a child's 'exit' can come
+  // before its last output).
   const capLog = createWriteStream(`${out}/phone-capture.log`);
   const cap = spawn('dumpcap', ['-q', '-P', '-i', iface, '-f', filter, '-w', pcap], { stdio: ['ignore', 'pipe', 'pipe'] });
-  cap.stdout.pipe(capLog);
-  cap.stderr.pipe(capLog);
+  cap.stdout.pipe(capLog, { end: false });
+  cap.stderr.pipe(capLog, { end: false });
   const capExit = new Promise((res) => cap.on('exit', (c) => res(c)));
   // A second capture: what the phone sends that is 4 bytes of RTP payload
   // (UDP length 24), i.e. its RFC 4733 events, to judge them with tshark.
@@ -71,8 +73,8 @@ export async function startPhone(opts) {
   rmSync(sentPcap, { force: true });
   const sentFilter = `udp and src host ${ip} and src portrange ${rtpMin}-${rtpMax} and udp[4:2] = 24`;
   const cap2 = spawn('dumpcap', ['-q', '-P', '-i', iface, '-f', sentFilter, '-w', sentPcap], { stdio: ['ignore', 'pipe', 'pipe'] });
-  cap2.stdout.pipe(capLog);
-  cap2.stderr.pipe(capLog);
+  cap2.stdout.pipe(capLog, { end: false });
+  cap2.stderr.pipe(capLog, { end: false });
   const cap2Exit = new Promise((res) => cap2.on('exit', (c) => res(c)));
   for (let i = 0; i < 50 && !(existsSync(pcap) && statSync(pcap).size >= 24 && existsSync(sentPcap) && statSync(sentPcap).size >= 24); i++) {
     await sleep(100);
@@ -88,7 +90,7 @@ export async function startPhone(opts) {
   let logText = '';
   for (const s of [baresip.stdout, baresip.stderr]) {
     s.on('data', (d) => { if (logText.length < 65536) logText += d.toString('latin1'); });
-    s.pipe(logStream);
+    s.pipe(logStream, { end: false });  // two sources: the first to end must not close it
   }
   const baresipExit = new Promise((res) => baresip.on('exit', (c) => res(c)));
   // Ready, with its SIP port and ctrl_tcp bound (or not: then it says why).
