@@ -37,6 +37,7 @@
 #include "gateway/janus/video_room.h"
 #include "gateway/rest/jwt.h"
 #include "tests/gateway/janus_process.h"
+#include "tests/gateway/listen_port.h"
 #include "tests/gateway/sip_test_support.h"
 #include "tests/support/fake_peer.h"
 #include "tests/support/pcap.h"
@@ -373,11 +374,11 @@ class BridgeJanus : public ::testing::Test {
   void SetUp() override {
     if (!janus_.start().ok()) GTEST_SKIP() << "janus does not start here: " << janus_.log_tail();
     ASSERT_TRUE(callbacks_ok_);
-    http_port_ = testing::free_udp_port();
+    http_port_ = testing::free_listen_port();
     const int rtp_base = 30000 + (http_port_ % 1000) * 24;
     const std::vector<std::string> args = {SIPMIXD_PATH,
                                            "--http", "127.0.0.1:" + std::to_string(http_port_),
-                                           "--sip", "127.0.0.1:" + std::to_string(testing::free_udp_port()),
+                                           "--sip", "127.0.0.1:" + std::to_string(testing::free_listen_port()),
                                            "--rtp-ports", std::to_string(rtp_base) + "-" + std::to_string(rtp_base + 23),
                                            "--janus", janus_.url(),
                                            "--project", std::string(kProject) + ":" + kSecret,

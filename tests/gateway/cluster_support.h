@@ -23,6 +23,8 @@
 #include <thread>
 #include <vector>
 
+#include "tests/gateway/listen_port.h"
+
 extern char** environ;
 
 namespace sipmix::gw::cluster_test {
@@ -39,27 +41,9 @@ inline int free_port(int type = SOCK_STREAM) {
   return ntohs(a.sin_port);
 }
 
-// A SIP port for a node: sofia binds it for UDP and TCP, so it must be free
-// for both, and it comes from below the ephemeral range (32768+), where the
-// nodes' own outgoing TCP connections could take it before the node starts.
-inline int free_sip_port() {
-  static unsigned next = 20000 + static_cast<unsigned>(getpid()) % 9000;
-  for (int tries = 0; tries < 10000; ++tries) {
-    const int port = 20000 + static_cast<int>(next++ % 10000);
-    bool free = true;
-    for (int type : {SOCK_DGRAM, SOCK_STREAM}) {
-      const int fd = socket(AF_INET, type, 0);
-      sockaddr_in a{};
-      a.sin_family = AF_INET;
-      a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-      a.sin_port = htons(static_cast<uint16_t>(port));
-      free = free && bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0;
-      close(fd);
-    }
-    if (free) return port;
-  }
-  return 0;
-}
+// A SIP port for a node (testing::free_listen_port: free for UDP and TCP,
+// below the ephemeral range).
+inline int free_sip_port() { return testing::free_listen_port(); }
 
 inline std::string read_text(const std::string& path) {
   std::ifstream f(path);

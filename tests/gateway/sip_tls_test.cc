@@ -9,6 +9,7 @@
 #include <memory>
 
 #include "gateway/media/call_manager.h"
+#include "tests/gateway/listen_port.h"
 #include "tests/gateway/sip_test_support.h"
 
 namespace sipmix::gw {
@@ -42,7 +43,7 @@ class SipTlsTest : public ::testing::Test {
 
   void start_kamailio(int uas_port) {
     udp_port_ = testing::free_udp_port();
-    tls_port_ = testing::free_udp_port();
+    tls_port_ = testing::free_listen_port();  // TLS listens on TCP
     std::string cfg = testing::read_file(std::string(SIPMIX_SOURCE_DIR) + "/tests/gateway/kamailio/tls-front.cfg");
     auto replace = [&cfg](const std::string& k, const std::string& v) {
       for (size_t p; (p = cfg.find(k)) != std::string::npos;) cfg.replace(p, k.size(), v);
