@@ -168,13 +168,7 @@ class UdpRecorder {
 };
 
 // Two adjacent free ports starting at an even one, for RTP and RTCP.
-uint16_t free_even_pair() {
-  for (int i = 0; i < 200; ++i) {
-    const int p = testing::free_udp_port() & ~1;
-    if (p > 1024 && !testing::udp_port_taken(p) && !testing::udp_port_taken(p + 1)) return static_cast<uint16_t>(p);
-  }
-  return 0;
-}
+uint16_t free_even_pair() { return static_cast<uint16_t>(testing::free_port_block(2)); }
 
 // The SIP endpoint's media: PCMU + telephone-event on one socket pair, VP8
 // received on another. It sends a tone to wherever the gateway sends from

@@ -29,17 +29,7 @@ extern char** environ;
 
 namespace sipmix::gw::cluster_test {
 
-inline int free_port(int type = SOCK_STREAM) {
-  const int fd = socket(AF_INET, type, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+inline int free_port(int /*type*/ = SOCK_STREAM) { return testing::free_listen_port(); }
 
 // A SIP port for a node (testing::free_listen_port: free for UDP and TCP,
 // below the ephemeral range).

@@ -245,7 +245,7 @@ class Cluster : public ::testing::Test {
   // A sipp UAS that answers `calls` calls (PCMU) and echoes their RTP.
   void start_uas(int calls) {
     uas_port_ = free_port(SOCK_DGRAM);
-    uas_media_port_ = free_port(SOCK_DGRAM) & ~1;
+    uas_media_port_ = testing::free_port_block(4);  // sipp's audio and video RTP/RTCP
     uas_ = std::make_unique<Process>(
         SIPMIX_SIPP,
         std::vector<std::string>{"-sf", std::string(SIPMIX_SOURCE_DIR) + "/tests/gateway/sipp/uas_answer_many_rr.xml",

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "gateway/janus/janus_client.h"
+#include "tests/gateway/listen_port.h"
 
 #ifndef SIPMIX_JANUS_EXECUTABLE
 #error "SIPMIX_JANUS_EXECUTABLE must name the janus binary"
@@ -30,21 +31,7 @@ namespace sipmix::gw::testing {
 namespace fs = std::filesystem;
 namespace {
 
-uint16_t free_port(int type) {
-  int fd = socket(AF_INET, type, 0);
-  if (fd < 0) return 0;
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(a);
-  uint16_t port = 0;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) == 0 &&
-      getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len) == 0) {
-    port = ntohs(a.sin_port);
-  }
-  close(fd);
-  return port;
-}
+uint16_t free_port(int /*type*/) { return static_cast<uint16_t>(free_listen_port()); }
 
 // Every module in `folder` but `keep`, comma separated, for a "disable" list.
 std::string all_but(const fs::path& folder, const std::string& keep) {

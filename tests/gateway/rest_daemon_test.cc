@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "gateway/rest/jwt.h"
+#include "tests/gateway/listen_port.h"
 
 extern char** environ;
 
@@ -37,18 +38,7 @@ int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-int free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  a.sin_port = 0;
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+int free_port() { return testing::free_listen_port(); }
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path);

@@ -18,6 +18,7 @@
 #include "gateway/core/ids.h"
 #include "gateway/rest/jwt.h"
 #include "gateway/rest/server.h"
+#include "tests/gateway/listen_port.h"
 
 namespace sipmix::gw {
 namespace {
@@ -28,17 +29,7 @@ int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-uint16_t free_port() {
-  const int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  close(fd);
-  return ntohs(a.sin_port);
-}
+uint16_t free_port() { return static_cast<uint16_t>(testing::free_listen_port()); }
 
 // Keeps calls in a map and records what it was asked; thread-safe.
 class RecordingCalls final : public Calls {

@@ -26,20 +26,13 @@
 #include <vector>
 
 #include "gateway/calls.h"
+#include "tests/gateway/listen_port.h"
 
 namespace sipmix::gw::testing {
 
-inline int free_udp_port() {
-  int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
-  socklen_t len = sizeof a;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
+// A port a SIP agent or sipp can listen on (free for UDP and TCP, below the
+// ephemeral range).
+inline int free_udp_port() { return free_listen_port(); }
 
 inline bool udp_port_taken(int port) {
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
@@ -159,7 +152,7 @@ class Sipp {
     scenario_path_ = dir_.path() + "/" + scenario;
     std::ofstream(scenario_path_) << text;
     port_ = free_udp_port();
-    media_port_ = free_udp_port() & ~1;
+    media_port_ = free_port_block(4);  // sipp's audio and video RTP/RTCP
     std::vector<std::string> args = {"sipp",   "-sf", scenario_path_, "-i", "127.0.0.1", "-p", std::to_string(port_),
                                      "-m",     "1",   "-nostdin",      "-timeout", "60", "-timeout_error",
                                      "-mi",    "127.0.0.1", "-mp", std::to_string(media_port_),
