@@ -50,6 +50,7 @@ bool VideoInput::process(int64_t now_us, StageTimer* timer, bool decode) {
         assembler_.push(p.packet.sequence_number, p.packet.rtp_timestamp, p.packet.marker, p.packet.payload);
     if (!f) continue;
     if (f->keyframe) requester_.on_keyframe();
+    if (f->keyframe && f->width > 0 && f->height > 0) picture_width_ = f->width, picture_height_ = f->height;
     if (!decoding_) {
       ++frames_not_decoded_;
       continue;
@@ -61,6 +62,8 @@ bool VideoInput::process(int64_t now_us, StageTimer* timer, bool decode) {
       // Same pixels as before: the compositor need not redraw the tile.
       if (!decoder_->unchanged()) ++generation_;
       last_frame_us_ = now_us;
+      picture_width_ = decoder_->frame().width;
+      picture_height_ = decoder_->frame().height;
       if (resume_pending_) {
         resume_pending_ = false;
         last_resume_latency_us_ = now_us - resume_us_;

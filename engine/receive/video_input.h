@@ -48,6 +48,10 @@ class VideoInput {
   const video::FrameAssemblerStats& assembler_stats() const { return assembler_.stats(); }
   // The sender's SSRC, learned from its packets (0 before the first).
   uint32_t ssrc() const { return ssrc_; }
+  // The picture size the stream last gave: a VP8 keyframe's header (decoded
+  // or not), or a decoded picture. 0 x 0 before either.
+  int picture_width() const { return picture_width_; }
+  int picture_height() const { return picture_height_; }
   uint64_t keyframe_requests_sent() const { return requester_.requests_sent(); }
   // Frames assembled but not decoded while the stream was not shown.
   uint64_t frames_not_decoded() const { return frames_not_decoded_; }
@@ -70,6 +74,7 @@ class VideoInput {
   int64_t last_frame_us_ = -1;
   int64_t last_packet_us_ = -1;
   uint32_t ssrc_ = 0;
+  int picture_width_ = 0, picture_height_ = 0;
   bool decoding_ = true;
   bool skipped_since_decoding_ = false;  // frames left out since decoding stopped
   bool resume_pending_ = false;

@@ -38,8 +38,9 @@ Status validate_simulcast(const std::vector<SimulcastLayer>& layers, uint8_t rid
       if (!layers[i].rid.empty() && layers[j].rid == layers[i].rid)
         return invalid_argument(field + ".rid: repeats layer " + std::to_string(j) + "'s");
     }
-    if (layers[i].width < 16 || layers[i].width > 4096 || layers[i].height < 16 || layers[i].height > 4096)
-      return invalid_argument(field + ": width and height must be 16..4096");
+    const bool unknown = layers[i].width == 0 && layers[i].height == 0;
+    if (!unknown && (layers[i].width < 16 || layers[i].width > 4096 || layers[i].height < 16 || layers[i].height > 4096))
+      return invalid_argument(field + ": width and height must be 16..4096, or both 0 (learned from the stream)");
   }
   return Status{};
 }
@@ -78,6 +79,7 @@ StatusOr<std::unique_ptr<Stream>> build_stream(const StreamConfig& c, const Sess
       if (!in.ok()) return Status(in.status().code(), "stream \"" + c.id + "\": " + in.status().message());
       s->layers[static_cast<size_t>(i)] = std::move(*in);
     }
+    s->layer_info = c.simulcast;
     s->shown_layer = c.simulcast.empty() ? 0 : choose_simulcast_layer(c.simulcast, 0, 0);
     s->video = s->layers[static_cast<size_t>(s->shown_layer)].get();
   }
@@ -89,11 +91,17 @@ int choose_simulcast_layer(std::span<const SimulcastLayer> layers, int tile_w, i
   if ((usable & ((1u << n) - 1)) == 0) usable = ~0u;
   int best = -1, largest = -1;
   auto area = [&](int i) { return int64_t{layers[static_cast<size_t>(i)].width} * layers[static_cast<size_t>(i)].height; };
+  // A layer of unknown size (0 x 0) covers nothing and ranks above every
+  // known one, the later of two unknown ones first.
+  auto larger = [&](int i, int than) {
+    if (area(i) == 0 || area(than) == 0) return area(i) == 0;
+    return area(i) > area(than);
+  };
   for (int i = 0; i < n; ++i) {
     if (!(usable >> i & 1u)) continue;
-    if (largest < 0 || area(i) > area(largest)) largest = i;
+    if (largest < 0 || larger(i, largest)) largest = i;
     const SimulcastLayer& l = layers[static_cast<size_t>(i)];
-    const bool covers = tile_w > 0 && tile_h > 0 && l.width >= tile_w && l.height >= tile_h;
+    const bool covers = tile_w > 0 && tile_h > 0 && area(i) > 0 && l.width >= tile_w && l.height >= tile_h;
     if (covers && (best < 0 || area(i) < area(best))) best = i;
   }
   return best >= 0 ? best : largest;
@@ -151,11 +159,15 @@ void Stream::decode_video(int64_t t_us, StageTimer& timer, SessionSink& sink, bo
     // packet has come, and when every layer is silent).
     unsigned flowing = 0;
     for (int i = 0; i < layer_count; ++i) {
-      const int64_t last = layers[static_cast<size_t>(i)]->last_packet_us();
+      const VideoInput& in = *layers[static_cast<size_t>(i)];
+      const int64_t last = in.last_packet_us();
       if (last >= 0 && t_us - last <= kSimulcastLayerSilenceUs) flowing |= 1u << i;
+      // The size the layer's own pictures give, when they have given one.
+      SimulcastLayer& info = layer_info[static_cast<size_t>(i)];
+      if (in.picture_width() > 0) info.width = in.picture_width(), info.height = in.picture_height();
     }
-    const int target = choose_layer ? choose_simulcast_layer(config.simulcast, tile_w, tile_h, flowing)
-                                    : choose_simulcast_layer(config.simulcast, 0, 0, flowing);
+    const int target = choose_layer ? choose_simulcast_layer(layer_info, tile_w, tile_h, flowing)
+                                    : choose_simulcast_layer(layer_info, 0, 0, flowing);
     if (target == shown_layer) {
       pending_layer = -1;
     } else if (video->last_frame_us() < 0) {
@@ -251,8 +263,8 @@ StreamStats Stream::stats() const {
     const int64_t lat = video->last_resume_latency_us();
     st.switch_latency_ms = lat < 0 ? -1 : static_cast<int>(lat / 1000);
     if (layer_count > 1) {
-      st.layer_width = config.simulcast[static_cast<size_t>(shown_layer)].width;
-      st.layer_height = config.simulcast[static_cast<size_t>(shown_layer)].height;
+      st.layer_width = layer_info[static_cast<size_t>(shown_layer)].width;
+      st.layer_height = layer_info[static_cast<size_t>(shown_layer)].height;
     }
     st.layer_switches = layer_switches;
   }

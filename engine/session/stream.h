@@ -32,6 +32,8 @@ struct Stream {
   std::array<std::unique_ptr<VideoInput>, kMaxSimulcastLayers> layers;
   std::array<uint32_t, kMaxSimulcastLayers> layer_ssrcs{};  // network thread: configured or learned by rid
   int layer_count = 0;
+  // Tick thread: config.simulcast with the sizes the layers' pictures gave.
+  std::vector<SimulcastLayer> layer_info;
   VideoInput* video = nullptr;
   int shown_layer = 0;
   int pending_layer = -1;            // being brought up, decoded beside the shown one

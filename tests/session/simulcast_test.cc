@@ -121,7 +121,10 @@ class SimulcastRig {
  public:
   // by_rid: the layers are known by rid ("q", "f", "h") and not by SSRC;
   // each layer's first kRidPackets packets carry the rid (extension 5).
-  SimulcastRig(int publishers, int leg_width, int leg_height, SessionConfig cfg = {}, bool by_rid = false)
+  // sizes_known false: the layers are configured as 0 x 0, for the session
+  // to learn (as the gateway configures what Janus forwards).
+  SimulcastRig(int publishers, int leg_width, int leg_height, SessionConfig cfg = {}, bool by_rid = false,
+               bool sizes_known = true)
       : by_rid_(by_rid) {
     session_ = std::move(*Session::create(cfg, &clock_, &sink));
     for (int who = 0; who < publishers; ++who) {
@@ -137,6 +140,8 @@ class SimulcastRig {
         sc.rid_ext_id = kRidExtId;
         for (int l = 0; l < 3; ++l) sc.simulcast[static_cast<size_t>(l)] = {0, kRids[l], kLayers[l].w, kLayers[l].h};
       }
+      if (!sizes_known)
+        for (SimulcastLayer& l : sc.simulcast) l.width = l.height = 0;
       Publisher pub;
       pub.id = sc.id;
       auto h = session_->add_stream(sc);
@@ -249,6 +254,22 @@ TEST(ChooseSimulcastLayer, SmallestThatCoversTheTileElseTheLargest) {
   EXPECT_EQ(session::choose_simulcast_layer(l, 426, 240, 0), kMiddle);
 }
 
+// Layers of unknown size (0 x 0) cover no tile and rank above the known
+// ones, the last first: the session decodes one to learn its size.
+TEST(ChooseSimulcastLayer, AnUnknownSizeCoversNothingAndRanksOnTop) {
+  std::vector<SimulcastLayer> l = layers_of(0);
+  for (SimulcastLayer& x : l) x.width = x.height = 0;
+  EXPECT_EQ(session::choose_simulcast_layer(l, 426, 240), 2);  // all unknown: the last
+  EXPECT_EQ(session::choose_simulcast_layer(l, 0, 0), 2);
+  EXPECT_EQ(session::choose_simulcast_layer(l, 426, 240, 1u << 1), 1);  // the last flowing one
+  l[kSmall] = {l[kSmall].ssrc, "", 320, 180};
+  EXPECT_EQ(session::choose_simulcast_layer(l, 213, 120), kSmall);  // known and covers
+  EXPECT_EQ(session::choose_simulcast_layer(l, 426, 240), 2);       // none known covers: an unknown one
+  l[kTop] = {l[kTop].ssrc, "", 1280, 720};
+  EXPECT_EQ(session::choose_simulcast_layer(l, 426, 240), kTop);  // the known top covers it
+  EXPECT_EQ(session::choose_simulcast_layer(l, 1920, 1080), 2);   // none covers: the unknown one
+}
+
 struct GridCase {
   int leg_width, leg_height;
   int layer;  // the one each 3x3 tile needs
@@ -272,6 +293,23 @@ TEST_P(SessionSimulcastGrid, EachStreamDecodesOnlyTheLayerThatFitsItsTile) {
       else EXPECT_EQ(s.layer_decoded_frames[static_cast<size_t>(l)], 0u) << "layer " << l;
     }
     EXPECT_GT(s.received, 0u);
+  }
+}
+
+// The same with the layers' sizes left for the session to learn from the
+// VP8 keyframe headers of layers it does not decode: after the first
+// keyframes, each stream decodes the layer that fits, never the top one.
+TEST_P(SessionSimulcastGrid, LayerSizesLearnedFromTheStreamGiveTheSameChoice) {
+  const GridCase c = GetParam();
+  SimulcastRig rig(kPublishers, c.leg_width, c.leg_height, {}, /*by_rid=*/false, /*sizes_known=*/false);
+  rig.run_ms(1000);
+  for (int who = 0; who < kPublishers; ++who) {
+    SCOPED_TRACE("p" + std::to_string(who));
+    const StreamStats s = rig.stats(who);
+    EXPECT_EQ(s.layer_width, kLayers[c.layer].w);
+    EXPECT_EQ(s.layer_height, kLayers[c.layer].h);
+    EXPECT_GE(s.layer_decoded_frames[static_cast<size_t>(c.layer)], 20u);
+    EXPECT_EQ(s.layer_decoded_frames[kTop], 0u) << "the top layer was decoded";
   }
 }
 
@@ -458,6 +496,7 @@ TEST(SessionSimulcast, BadLayersAreRejectedNamingTheField) {
   EXPECT_NE(message({{1, "", 320, 180}, {0, "", 640, 360}}).find("stream.simulcast[1]: needs an ssrc or a rid"), std::string::npos);
   EXPECT_NE(message({{7, "", 320, 180}, {7, "", 640, 360}}).find("stream.simulcast[1].ssrc"), std::string::npos);
   EXPECT_NE(message({{1, "", 320, 180}, {2, "", 8, 360}}).find("stream.simulcast[1]"), std::string::npos);
+  EXPECT_NE(message({{1, "", 320, 180}, {2, "", 0, 360}}).find("stream.simulcast[1]"), std::string::npos);
   // By rid: the extension id is needed, rids are short tokens and distinct.
   EXPECT_NE(message({{0, "q", 320, 180}, {0, "h", 640, 360}}).find("stream.rid_ext_id"), std::string::npos);
   sc.rid_ext_id = kRidExtId;
@@ -473,6 +512,8 @@ TEST(SessionSimulcast, BadLayersAreRejectedNamingTheField) {
   sc.payload_type = 96;
   sc.clock_rate_hz = 90000;
   EXPECT_EQ(message({{1, "", 320, 180}, {2, "", 640, 360}}), "accepted");
+  sc.id = "v3";
+  EXPECT_EQ(message({{1, "", 0, 0}, {2, "", 0, 0}}), "accepted");  // sizes learned from the stream
 }
 
 }  // namespace

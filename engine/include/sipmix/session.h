@@ -55,6 +55,10 @@ StatusOr<SrtpSuite> parse_srtp_suite(std::string_view name);
 struct SimulcastLayer {
   uint32_t ssrc = 0;  // 0: learned from the first packet that carries `rid`
   std::string rid;    // empty: by SSRC only; else 1..16 of [A-Za-z0-9_-]
+  // 16..4096 each, or both 0: learned from the layer's pictures (a VP8
+  // keyframe's header, decoded or not; an H.264 layer once it is decoded),
+  // as when an SFU forwards the layers without saying their sizes. A size
+  // learned from the stream wins over a configured one.
   int width = 0;
   int height = 0;
 };
@@ -148,7 +152,9 @@ struct SessionConfig {
   bool decode_shown_only = true;
   // A simulcast stream (StreamConfig::simulcast) is decoded in the smallest
   // layer that covers its largest tile on any leg's canvas (the top layer
-  // when none does, or when it is on no canvas). On a change the new layer
+  // when none does, or when it is on no canvas). A layer whose size is not
+  // known yet covers no tile and counts as the top one (the last such in
+  // StreamConfig::simulcast's order), so that it is decoded and learned. On a change the new layer
   // is requested (PLI to its SSRC) and decoded beside the old one, which stays
   // on screen until the new layer's first picture. Off: the top layer always.
   bool choose_simulcast_layer = true;
