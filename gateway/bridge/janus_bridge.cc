@@ -42,10 +42,15 @@ std::string signature(const janus::Publisher& p) {
     if (st.disabled) continue;
     if ((st.type == MediaType::kAudio && supported_audio(st.codec)) ||
         (st.type == MediaType::kVideo && supported_video(st.codec)))
-      s += st.mid + ":" + st.codec + ";";
+      s += st.mid + ":" + st.codec + (st.simulcast ? "/simulcast;" : ";");
   }
   return s;
 }
+
+// The SSRCs a simulcast publisher's substreams 0, 1, 2 are forwarded with
+// (one socket per forwarded stream, so one set serves every stream).
+constexpr uint32_t kSimulcastSsrc = 0x53494d00;  // "SIM\0"
+
 
 }  // namespace
 
@@ -289,6 +294,12 @@ void JanusBridge::forward_locked(Room& room, const janus::Publisher& p) {
       sc.kind = MediaKind::kVideo;
       sc.video_codec = st.codec == "vp8" ? VideoCodec::kVp8 : VideoCodec::kH264;
       sc.clock_rate_hz = 90000;
+      // A simulcast publisher's three substreams all come to this stream's
+      // socket, told apart by the SSRCs Janus is asked to write; their sizes
+      // are learned from their pictures, and the session decodes the one
+      // that fits the tile.
+      if (st.simulcast)
+        for (uint32_t k = 0; k < 3; ++k) sc.simulcast.push_back({kSimulcastSsrc + k, "", 0, 0});
     } else {
       continue;
     }
@@ -305,6 +316,12 @@ void JanusBridge::forward_locked(Room& room, const janus::Publisher& p) {
     t.port = (*fs)->rtp_port();
     t.rtcp_port = sc.kind == MediaKind::kVideo ? (*fs)->rtcp_port() : 0;
     t.pt = sc.payload_type;
+    if (!sc.simulcast.empty()) {
+      t.ssrc = kSimulcastSsrc;
+      t.port_2 = t.port_3 = t.port;
+      t.ssrc_2 = kSimulcastSsrc + 1;
+      t.ssrc_3 = kSimulcastSsrc + 2;
+    }
     targets.push_back(t);
     feed.streams.push_back(std::move(*fs));
   }

@@ -43,6 +43,7 @@ Publisher parse_publisher(const Json& p) {
       ps.codec = st.value("codec", "");
       ps.disabled = st.value("disabled", false);
       ps.moderated = st.value("moderated", false);
+      ps.simulcast = st.value("simulcast", false);
       out.streams.push_back(std::move(ps));
     }
   }
@@ -244,6 +245,16 @@ StatusOr<std::vector<Forwarder>> VideoRoomSession::rtp_forward(const std::string
     if (t.rtcp_port) s["rtcp_port"] = t.rtcp_port;
     if (t.ssrc) s["ssrc"] = t.ssrc;
     if (t.pt >= 0) s["pt"] = t.pt;
+    // Simulcast substreams 1 and 2, each forwarded on its own (Janus's
+    // "simulcast": false with port_2/port_3), with the same payload type.
+    const std::pair<uint16_t, uint32_t> sub[2] = {{t.port_2, t.ssrc_2}, {t.port_3, t.ssrc_3}};
+    for (int k = 0; k < 2; ++k) {
+      if (sub[k].first == 0) continue;
+      const std::string n = std::to_string(k + 2);
+      s["port_" + n] = sub[k].first;
+      if (sub[k].second) s["ssrc_" + n] = sub[k].second;
+      if (t.pt >= 0) s["pt_" + n] = t.pt;
+    }
     list.push_back(std::move(s));
   }
   auto r = request(Json{{"request", "rtp_forward"}, {"publisher_id", publisher_id}, {"host", host}, {"streams", list}},
@@ -287,6 +298,10 @@ StatusOr<RemotePublisher> VideoRoomSession::add_remote_publisher(const RemotePub
     Json j{{"type", to_string(s.type)}, {"mindex", mindex}, {"mid", std::to_string(mindex)}, {"codec", s.codec}};
     if (!s.description.empty()) j["description"] = s.description;
     if (s.disabled) j["disabled"] = true;
+    if (s.simulcast) {
+      if (s.type != MediaType::kVideo) return invalid_argument(field + ".simulcast: only video is sent as simulcast");
+      j["simulcast"] = true;
+    }
     list.push_back(std::move(j));
     out.streams.push_back({s.type, s.codec, std::to_string(mindex), remote_publisher_ssrc(mindex),
                            janus_default_pt(s.codec)});

@@ -30,6 +30,7 @@ struct PublisherStream {
   std::string codec;      // "opus", "vp8", ... (empty for data or disabled)
   bool disabled = false;  // e.g. a codec the room does not allow
   bool moderated = false; // only reported for video in 1.1.2 publisher lists
+  bool simulcast = false; // video sent as simulcast (Janus's substreams 0..2, lowest first)
 };
 
 struct Publisher {
@@ -83,6 +84,11 @@ struct ForwardTarget {
   uint16_t rtcp_port = 0;  // video: > 0 makes Janus open local_rtcp_port for PLI/FIR
   uint32_t ssrc = 0;       // 0: keep the publisher's SSRC
   int pt = -1;             // -1: keep the publisher's payload type
+  // Video of a simulcast publisher: substream 0 (the lowest) goes to `port`
+  // with `ssrc`; substreams 1 and 2 go to these, each its own forwarder
+  // (0: not forwarded). `ssrc_2`/`ssrc_3` 0: the publisher's.
+  uint16_t port_2 = 0, port_3 = 0;
+  uint32_t ssrc_2 = 0, ssrc_3 = 0;
 };
 
 struct Forwarder {
@@ -99,6 +105,9 @@ struct RemoteStream {
   std::string codec;                   // "opus", "pcmu", "pcma", "g722", "vp8", "h264"
   std::string description;
   bool disabled = false;
+  // Video sent as 3 simulcast layers, SSRC remote_publisher_ssrc(mindex)
+  // + 0, 1, 2 (lowest first).
+  bool simulcast = false;
 };
 
 struct RemotePublisherRequest {

@@ -283,16 +283,24 @@ class EndpointMedia {
 };
 
 // A participant of the room as the test plays it: a remote publisher fed
-// with a tone (Opus) and a plain-coloured picture (VP8).
+// with a tone (Opus) and a plain-coloured picture (VP8), or, as a simulcast
+// publisher, three layers of their own size and colour (lowest first).
+struct VideoLayerSpec {
+  int width, height;
+  uint8_t y, u, v;
+};
 struct PublisherSpec {
   std::string id;
   double tone_hz;
-  uint8_t y, u, v;  // the picture's colour (I420)
+  uint8_t y, u, v;  // the picture's colour (I420), without simulcast
+  std::vector<VideoLayerSpec> simulcast = {};
 };
 struct TestPublisher {
   PublisherSpec spec;
   janus::RemotePublisher remote;
-  std::unique_ptr<sipmix::testing::FakePeer> audio, video;
+  std::unique_ptr<sipmix::testing::FakePeer> audio;
+  std::vector<VideoLayerSpec> layers;  // one, or the simulcast layers
+  std::vector<std::unique_ptr<sipmix::testing::FakePeer>> video;  // one per layer
   uint64_t frame = 0;
 };
 
@@ -340,7 +348,7 @@ class Feeder {
         TestPublisher& p = (*pubs_)[i];
         for (ssize_t n; (n = ::recv(fds_[i], in, sizeof in, 0)) >= 12;) {
           if (in[1] == 206 && (in[0] & 0x1f) == 1) {  // RTCP PSFB, FMT 1: PLI
-            p.video->request_keyframe();
+            for (auto& v : p.video) v->request_keyframe();
             ++plis_;
           }
         }
@@ -349,8 +357,10 @@ class Feeder {
         ++p.frame;
         send(fds_[i], p.remote.port, p.audio->audio_packet(pcm));
         if (tick % 4 == 0) {  // 12.5 frames a second
-          p.video->fill_picture(p.spec.y, p.spec.u, p.spec.v);
-          for (auto pkt : p.video->video_packets((now_ms() - t0) * 1000)) send(fds_[i], p.remote.port, pkt);
+          for (size_t l = 0; l < p.video.size(); ++l) {
+            p.video[l]->fill_picture(p.layers[l].y, p.layers[l].u, p.layers[l].v);
+            for (auto pkt : p.video[l]->video_packets((now_ms() - t0) * 1000)) send(fds_[i], p.remote.port, pkt);
+          }
         }
       }
       ++tick;
@@ -362,6 +372,9 @@ class Feeder {
   std::atomic<bool> stop_{false};
   std::thread thread_;
 };
+
+// The VP8 frames of `packets` (payload type `pt`) as an IVF file; false if none.
+bool write_ivf(const std::vector<Datagram>& packets, int pt, const std::string& path);
 
 class BridgeJanus : public ::testing::Test {
  protected:
@@ -433,7 +446,8 @@ class BridgeJanus : public ::testing::Test {
       janus::RemotePublisherRequest rq;
       rq.id = spec.id;
       rq.display = spec.id;
-      rq.streams = {{janus::MediaType::kAudio, "opus", "", false}, {janus::MediaType::kVideo, "vp8", "", false}};
+      rq.streams = {{janus::MediaType::kAudio, "opus", "", false},
+                    {janus::MediaType::kVideo, "vp8", "", false, !spec.simulcast.empty()}};
       auto rp = room_->add_remote_publisher(rq);
       ASSERT_TRUE(rp.ok()) << rp.status().message();
       p.remote = *rp;
@@ -442,19 +456,52 @@ class BridgeJanus : public ::testing::Test {
       a.payload_type = 111;
       a.ssrc = janus::remote_publisher_ssrc(0);
       p.audio = std::move(*sipmix::testing::FakePeer::create(a));
-      sipmix::testing::FakePeerConfig v;
-      v.kind = MediaKind::kVideo;
-      v.video_codec = VideoCodec::kVp8;
-      v.payload_type = 96;
-      v.ssrc = janus::remote_publisher_ssrc(1);
-      v.width = 320;
-      v.height = 240;
-      v.fps = 12;
-      v.keyframe_interval_s = 3600;  // keyframes only on request (the Feeder's PLIs)
-      p.video = std::move(*sipmix::testing::FakePeer::create(v));
+      // Without simulcast one 320x240 picture; with it, the layers with
+      // SSRCs remote_publisher_ssrc(1) + 0, 1, 2, as Janus expects them.
+      p.layers = spec.simulcast.empty() ? std::vector<VideoLayerSpec>{{320, 240, spec.y, spec.u, spec.v}} : spec.simulcast;
+      const std::vector<VideoLayerSpec>& layers = p.layers;
+      for (size_t l = 0; l < layers.size(); ++l) {
+        sipmix::testing::FakePeerConfig v;
+        v.kind = MediaKind::kVideo;
+        v.video_codec = VideoCodec::kVp8;
+        v.payload_type = 96;
+        v.ssrc = janus::remote_publisher_ssrc(1) + static_cast<uint32_t>(l);
+        v.width = layers[l].width;
+        v.height = layers[l].height;
+        v.fps = 12;
+        v.keyframe_interval_s = 3600;  // keyframes only on request (the Feeder's PLIs)
+        p.video.push_back(std::move(*sipmix::testing::FakePeer::create(v)));
+      }
       pubs_.push_back(std::move(p));
     }
     feeder_ = std::make_unique<Feeder>(&pubs_);
+  }
+
+  // The endpoint's last grid picture, decoded by ffmpeg at 160x90: how
+  // many pixels are clearly of each primary and secondary colour.
+  struct Colours {
+    bool decoded = false;
+    int red = 0, green = 0, blue = 0, yellow = 0, magenta = 0;
+  };
+  Colours last_grid_colours(const EndpointMedia& ep) {
+    Colours c;
+    const std::string ivf = dir_.path() + "/grid.ivf";
+    if (!write_ivf(ep.video().packets(), 97, ivf)) return c;
+    const std::string rgb = run_command("ffmpeg -v error -i " + ivf + " -vf scale=160:90 -f rawvideo -pix_fmt rgb24 -");
+    constexpr size_t kFrame = 160 * 90 * 3;
+    if (rgb.size() < kFrame) return c;
+    c.decoded = true;
+    const uint8_t* last = reinterpret_cast<const uint8_t*>(rgb.data()) + (rgb.size() / kFrame - 1) * kFrame;
+    for (size_t i = 0; i < kFrame; i += 3) {
+      const bool r = last[i] > 150, g = last[i + 1] > 150, b = last[i + 2] > 150;
+      const bool nr = last[i] < 90, ng = last[i + 1] < 90, nb = last[i + 2] < 90;
+      c.red += r && ng && nb;
+      c.green += g && nr && nb;
+      c.blue += b && nr && ng;
+      c.yellow += r && g && nb;
+      c.magenta += r && b && ng;
+    }
+    return c;
   }
 
   struct Dialed {
@@ -652,21 +699,45 @@ TEST_F(BridgeJanus, VideoDialShowsThePublishersTilesAndTheirTonesButNotItsOwn) {
   EXPECT_LT(sipmix::testing::tone_dbfs(heard, 1000, 8000), -50) << "the leg hears itself";
 
   // The grid, decoded by ffmpeg: both publishers' colours fill tiles.
-  const std::string ivf = dir_.path() + "/grid.ivf";
-  ASSERT_TRUE(write_ivf(ep.video().packets(), 97, ivf)) << "no VP8 frame reached the endpoint";
-  const std::string rgb = run_command("ffmpeg -v error -i " + ivf + " -vf scale=160:90 -f rawvideo -pix_fmt rgb24 -");
-  constexpr size_t kFrame = 160 * 90 * 3;
-  ASSERT_GE(rgb.size(), kFrame) << "ffmpeg decoded no frame";
-  const uint8_t* last = reinterpret_cast<const uint8_t*>(rgb.data()) + (rgb.size() / kFrame - 1) * kFrame;
-  int red = 0, blue = 0;
-  for (size_t i = 0; i < kFrame; i += 3) {
-    const int r = last[i], g = last[i + 1], b = last[i + 2];
-    red += r > 150 && g < 90 && b < 90;
-    blue += b > 150 && r < 90 && g < 90;
-  }
-  EXPECT_GT(red, 160 * 90 / 10) << "alice's red tile is missing";
-  EXPECT_GT(blue, 160 * 90 / 10) << "bob's blue tile is missing";
+  const Colours c = last_grid_colours(ep);
+  ASSERT_TRUE(c.decoded) << "no VP8 frame reached the endpoint, or ffmpeg decoded none";
+  EXPECT_GT(c.red, 160 * 90 / 10) << "alice's red tile is missing";
+  EXPECT_GT(c.blue, 160 * 90 / 10) << "bob's blue tile is missing";
   EXPECT_GE(feeder_->plis(), 2) << "the session's keyframe requests never reached the publishers";
+
+  auto r = cli().Delete(path("/connection/" + d.connection_id), auth());
+  ASSERT_TRUE(r && r->status == 204) << (r ? r->body : "");
+  EXPECT_EQ(sipp.wait_exit(10000), 0) << sipp.errors();
+}
+
+// A simulcast publisher (three layers, each its own colour) beside two
+// plain ones: Janus forwards its three substreams to the gateway, which
+// learns their sizes from their keyframes and shows it in its 2x2 tile
+// (636x356 of 1280x720) from the 640x360 layer, not the 320x180 or the
+// 1280x720 one.
+TEST_F(BridgeJanus, SimulcastPublisherIsShownFromTheLayerThatFitsItsTile) {
+  create_session();
+  add_publishers({{"alice", 440, 81, 90, 240},  // red
+                  {"bob", 880, 41, 240, 110},   // blue
+                  {"carol", 660, 0, 0, 0,
+                   {{320, 180, 145, 54, 34},       // green
+                    {640, 360, 210, 16, 146},      // yellow
+                    {1280, 720, 106, 202, 222}}}});  // magenta
+  EndpointMedia ep;
+  Sipp sipp("uas_endpoint_av.xml",
+            {{"AUDIO_PORT", std::to_string(ep.audio_port())},
+             {"VIDEO", "m=video " + std::to_string(ep.video_port()) + " RTP/AVP 97\r\na=rtpmap:97 VP8/90000\r\na=sendrecv"}});
+  const Dialed d = dial_active(sipp, /*video=*/true);
+  ASSERT_FALSE(d.connection_id.empty());
+  std::this_thread::sleep_for(5s);
+
+  const Colours c = last_grid_colours(ep);
+  ASSERT_TRUE(c.decoded) << "no VP8 frame reached the endpoint, or ffmpeg decoded none";
+  EXPECT_GT(c.red, 160 * 90 / 10) << "alice's red tile is missing";
+  EXPECT_GT(c.blue, 160 * 90 / 10) << "bob's blue tile is missing";
+  EXPECT_GT(c.yellow, 160 * 90 / 10) << "carol's tile does not show her 640x360 layer" << daemon_log();
+  EXPECT_LT(c.green, 160 * 90 / 100) << "carol's tile shows her 320x180 layer";
+  EXPECT_LT(c.magenta, 160 * 90 / 100) << "carol's tile shows her 1280x720 layer";
 
   auto r = cli().Delete(path("/connection/" + d.connection_id), auth());
   ASSERT_TRUE(r && r->status == 204) << (r ? r->body : "");
