@@ -269,6 +269,22 @@ async function liveCall(a, b) {
     check(bobHeard > 0.01, 'A still hears the excluded Bob', bobHeard);
     await a.screenshot({ path: `${OUT}/page-session-muted.png`, fullPage: true });
 
+    // "End the session's mute": the page sends active:false and says so;
+    // the session's mute state ends, and it unmutes nobody (docs/gateway.md).
+    await a.click('#session-mute-form input[name=active][value=false]');
+    const endResp = a.waitForResponse((r) => r.url().endsWith('/mute') && r.request().method() === 'POST');
+    await a.click('#session-mute-button');
+    const er = await endResp;
+    const ereq = JSON.parse(er.request().postData() || '{}');
+    check(er.status() === 200 && ereq.active === false, "the page's End the session's mute sends active:false (200)",
+      { status: er.status(), body: ereq });
+    const ended = await waitFor(a, () => document.getElementById('status').textContent === 'Session mute ended.',
+      "the page says the session's mute ended", 5000);
+    if (ended) check(true, "the page says the session's mute ended");
+    await sleep(1000);
+    const stillMuted = await a.evaluate((sel) => document.querySelector(sel + ' .muted-state').textContent, sel);
+    check(stillMuted === 'force-muted', "ending the session's mute unmutes nobody: the call stays force-muted", stillMuted);
+
     // A hang-up from the page: the phone gets the BYE (baresip reports the
     // call closed by the peer), the page shows HANGUP, the stream leaves both
     // browsers.
