@@ -51,7 +51,6 @@ std::string signature(const janus::Publisher& p) {
 // (one socket per forwarded stream, so one set serves every stream).
 constexpr uint32_t kSimulcastSsrc = 0x53494d00;  // "SIM\0"
 
-
 }  // namespace
 
 // One publisher's streams as received by the gateway.

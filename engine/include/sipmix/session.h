@@ -154,9 +154,10 @@ struct SessionConfig {
   // layer that covers its largest tile on any leg's canvas (the top layer
   // when none does, or when it is on no canvas). A layer whose size is not
   // known yet covers no tile and counts as the top one (the last such in
-  // StreamConfig::simulcast's order), so that it is decoded and learned. On a change the new layer
-  // is requested (PLI to its SSRC) and decoded beside the old one, which stays
-  // on screen until the new layer's first picture. Off: the top layer always.
+  // StreamConfig::simulcast's order), so that it is decoded and learned. On
+  // a change the new layer is requested (PLI to its SSRC) and decoded beside
+  // the old one, which stays on screen until the new layer's first picture.
+  // Off: the top layer always.
   bool choose_simulcast_layer = true;
 };
 
