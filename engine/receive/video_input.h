@@ -48,8 +48,9 @@ class VideoInput {
   const video::FrameAssemblerStats& assembler_stats() const { return assembler_.stats(); }
   // The sender's SSRC, learned from its packets (0 before the first).
   uint32_t ssrc() const { return ssrc_; }
-  // The picture size the stream last gave: a VP8 keyframe's header (decoded
-  // or not), or a decoded picture. 0 x 0 before either.
+  // The picture size the stream last gave: a keyframe as assembled, decoded
+  // or not (VP8 frame header, H.264 SPS), or a decoded picture. 0 x 0
+  // before either.
   int picture_width() const { return picture_width_; }
   int picture_height() const { return picture_height_; }
   uint64_t keyframe_requests_sent() const { return requester_.requests_sent(); }

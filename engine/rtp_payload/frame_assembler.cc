@@ -18,6 +18,7 @@ void FrameAssembler::reset() {
   has_last_seq_ = false;
   waiting_keyframe_ = true;
   h264_parameter_sets_seen_ = false;
+  h264_sps_width_ = h264_sps_height_ = 0;
   raise_request();
 }
 
@@ -125,9 +126,11 @@ const AssembledFrame* FrameAssembler::finish(uint16_t seq) {
     const h264::AccessUnitInfo& info = h264_.info();
     if (h264_.in_fragment()) corrupt_ = true;
     if (!corrupt_ && info.has_sps && info.has_pps) h264_parameter_sets_seen_ = true;
+    if (!corrupt_ && info.sps_width > 0) h264_sps_width_ = info.sps_width, h264_sps_height_ = info.sps_height;
     // Parameter sets (or SEI) sent under their own timestamp: nothing to decode, nothing lost.
     if (!corrupt_ && !info.has_slice) return nullptr;
     frame_.keyframe = info.has_idr && h264_parameter_sets_seen_;
+    if (frame_.keyframe) frame_.width = h264_sps_width_, frame_.height = h264_sps_height_;
   }
   if (corrupt_) {
     note_if_broken_keyframe();

@@ -26,7 +26,9 @@ struct AssembledFrame {
   uint16_t first_sequence_number = 0;
   uint16_t last_sequence_number = 0;
   bool keyframe = false;
-  int width = 0;   // VP8 keyframes only (from the frame header), else 0
+  // Keyframes only, else 0: VP8 from the frame header, H.264 from the last
+  // SPS (in this access unit or before it) that gave a size.
+  int width = 0;
   int height = 0;
   int picture_id = -1;  // VP8 PictureID when present
 };
@@ -96,6 +98,7 @@ class FrameAssembler {
   AlignedBuffer<uint8_t> buffer_;
   h264::Depacketizer h264_;
   bool h264_parameter_sets_seen_ = false;
+  int h264_sps_width_ = 0, h264_sps_height_ = 0;  // the last SPS that gave a size
 
   bool has_last_seq_ = false;
   uint16_t last_seq_ = 0;

@@ -3,6 +3,7 @@
 #include <cstring>
 
 #include "rtp/byte_io.h"
+#include "rtp_payload/h264_sps.h"
 
 namespace sipmix::video::h264 {
 namespace {
@@ -45,7 +46,7 @@ bool is_access_unit_start(std::span<const uint8_t> p) {
   return false;
 }
 
-void Depacketizer::note_type(uint8_t type) {
+void Depacketizer::note_nal(uint8_t type, std::span<const uint8_t> nal) {
   switch (type) {
     case kNalIdr:
       info_.has_idr = true;
@@ -56,6 +57,10 @@ void Depacketizer::note_type(uint8_t type) {
       break;
     case kNalSps:
       info_.has_sps = true;
+      if (const auto size = parse_sps_size(nal)) {
+        info_.sps_width = size->width;
+        info_.sps_height = size->height;
+      }
       break;
     case kNalPps:
       info_.has_pps = true;
@@ -82,7 +87,7 @@ Depacketizer::Result Depacketizer::append(std::span<const uint8_t> p, uint8_t* o
   if (type >= 1 && type <= 23) {
     if (in_fu_) return Result::kMalformed;  // FU-A interrupted
     if (!write_nal(p, out, capacity, size)) return Result::kOverflow;
-    note_type(type);
+    note_nal(type, p);
     return Result::kOk;
   }
 
@@ -98,7 +103,7 @@ Depacketizer::Result Depacketizer::append(std::span<const uint8_t> p, uint8_t* o
       const uint8_t inner = nal_type(p[pos]);
       if (inner == 0 || inner > 23 || (p[pos] & 0x80)) return Result::kMalformed;
       if (!write_nal(p.subspan(pos, n), out, capacity, size)) return Result::kOverflow;
-      note_type(inner);
+      note_nal(inner, p.subspan(pos, n));
       pos += n;
       ++count;
     }
@@ -121,7 +126,7 @@ Depacketizer::Result Depacketizer::append(std::span<const uint8_t> p, uint8_t* o
       *size += sizeof(kStartCode) + 1;
       in_fu_ = true;
       fu_type_ = inner;
-      note_type(inner);
+      note_nal(inner, {});
     } else {
       if (!in_fu_ || inner != fu_type_) return Result::kMalformed;
       if (capacity - *size < data.size()) return Result::kOverflow;

@@ -39,6 +39,10 @@ struct AccessUnitInfo {
   bool has_sps = false;
   bool has_pps = false;
   bool has_slice = false;
+  // The picture size of the last SPS that came whole (single NAL or in a
+  // STAP-A) and parsed (h264_sps.h); 0 x 0 without one.
+  int sps_width = 0;
+  int sps_height = 0;
 };
 
 class Depacketizer {
@@ -58,7 +62,8 @@ class Depacketizer {
 
  private:
   bool write_nal(std::span<const uint8_t> nal, uint8_t* out, size_t capacity, size_t* size);
-  void note_type(uint8_t type);
+  // `nal`: the whole NAL unit when it came whole (empty for a FU-A start).
+  void note_nal(uint8_t type, std::span<const uint8_t> nal);
 
   AccessUnitInfo info_;
   bool in_fu_ = false;

@@ -277,6 +277,28 @@ TEST(FrameAssemblerH264, ParameterSetsUnderTheirOwnTimestampAreRemembered) {
   EXPECT_EQ(a.stats().frames_incomplete, 0u);
 }
 
+// A keyframe carries the picture size of the last SPS that gave one, in
+// its own access unit or before it (libx264's 640x360 baseline SPS, VUI and
+// emulation prevention bytes included).
+TEST(FrameAssemblerH264, KeyframesCarryTheSizeOfTheLastSps) {
+  const Bytes sps_360p = {0x67, 0x42, 0xc0, 0x1e, 0xd9, 0x00, 0xa0, 0x2f, 0xf9, 0x70, 0x11, 0x00, 0x00,
+                          0x03, 0x00, 0x01, 0x00, 0x00, 0x03, 0x00, 0x32, 0x0f, 0x16, 0x2e, 0x48};
+  FrameAssembler a(VideoCodec::kH264);
+  EXPECT_EQ(a.push(1, 0, true, stap_a({sps_360p, kPps})), nullptr);
+  const AssembledFrame* f = a.push(2, 3000, true, kIdr);
+  ASSERT_NE(f, nullptr);
+  EXPECT_TRUE(f->keyframe);
+  EXPECT_EQ(f->width, 640);
+  EXPECT_EQ(f->height, 360);
+  f = a.push(3, 6000, true, kP);
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->width, 0);  // not a keyframe
+  f = a.push(4, 9000, true, stap_a({sps_360p, kPps, kIdr}));
+  ASSERT_NE(f, nullptr);
+  EXPECT_EQ(f->width, 640);
+  EXPECT_EQ(f->height, 360);
+}
+
 TEST(FrameAssemblerH264, FuAStartAndEndBitsAreEnforced) {
   FrameAssembler a(VideoCodec::kH264);
   // Continuation without a start: the frame cannot be trusted.

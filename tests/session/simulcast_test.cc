@@ -115,32 +115,37 @@ std::vector<uint8_t> with_rid(std::span<const uint8_t> packet, const std::string
   return out;
 }
 
+struct RigOptions {
+  SessionConfig session;
+  // The layers are known by rid ("q", "f", "h") and not by SSRC; each
+  // layer's first kRidPackets packets carry the rid (extension 5).
+  bool by_rid = false;
+  // false: the layers are configured as 0 x 0, for the session to learn (as
+  // the gateway configures what Janus forwards).
+  bool sizes_known = true;
+  VideoCodec codec = VideoCodec::kVp8;  // the publishers'
+};
+
 // Publishers p0..pN-1 (video only, three layers each, answering PLIs per
 // layer as a browser does) and one VP8 leg of the given size.
 class SimulcastRig {
  public:
-  // by_rid: the layers are known by rid ("q", "f", "h") and not by SSRC;
-  // each layer's first kRidPackets packets carry the rid (extension 5).
-  // sizes_known false: the layers are configured as 0 x 0, for the session
-  // to learn (as the gateway configures what Janus forwards).
-  SimulcastRig(int publishers, int leg_width, int leg_height, SessionConfig cfg = {}, bool by_rid = false,
-               bool sizes_known = true)
-      : by_rid_(by_rid) {
-    session_ = std::move(*Session::create(cfg, &clock_, &sink));
+  SimulcastRig(int publishers, int leg_width, int leg_height, const RigOptions& o = {}) : by_rid_(o.by_rid) {
+    session_ = std::move(*Session::create(o.session, &clock_, &sink));
     for (int who = 0; who < publishers; ++who) {
       StreamConfig sc;
       sc.id = "p" + std::to_string(who) + "/video";
       sc.participant = "p" + std::to_string(who);
       sc.kind = MediaKind::kVideo;
-      sc.video_codec = VideoCodec::kVp8;
+      sc.video_codec = o.codec;
       sc.payload_type = 96;
       sc.clock_rate_hz = 90000;
       sc.simulcast = layers_of(who);
-      if (by_rid) {
+      if (o.by_rid) {
         sc.rid_ext_id = kRidExtId;
         for (int l = 0; l < 3; ++l) sc.simulcast[static_cast<size_t>(l)] = {0, kRids[l], kLayers[l].w, kLayers[l].h};
       }
-      if (!sizes_known)
+      if (!o.sizes_known)
         for (SimulcastLayer& l : sc.simulcast) l.width = l.height = 0;
       Publisher pub;
       pub.id = sc.id;
@@ -150,7 +155,7 @@ class SimulcastRig {
       for (int l = 0; l < 3; ++l) {
         FakePeerConfig pc;
         pc.kind = MediaKind::kVideo;
-        pc.video_codec = VideoCodec::kVp8;
+        pc.video_codec = o.codec;
         pc.width = kLayers[l].w;
         pc.height = kLayers[l].h;
         pc.video_bitrate_bps = kLayers[l].bitrate_bps;
@@ -274,6 +279,7 @@ struct GridCase {
   int leg_width, leg_height;
   int layer;  // the one each 3x3 tile needs
   bool sizes_known;
+  VideoCodec codec = VideoCodec::kVp8;
 };
 
 class SessionSimulcastGrid : public ::testing::TestWithParam<GridCase> {};
@@ -281,11 +287,15 @@ class SessionSimulcastGrid : public ::testing::TestWithParam<GridCase> {};
 // 7 publishers in a 3x3 grid: every stream decodes only the layer that fits
 // the tile (426x240 -> 640x360; 213x120 -> 320x180), never the top one.
 // With the layers' sizes left for the session to learn (from the VP8
-// keyframe headers of layers it does not decode), the choice is the same
-// once the first keyframes have come; before, the last layer is decoded.
+// keyframe headers, or the SPS before H.264 keyframes, of layers it does
+// not decode), the choice is the same once the first keyframes have come;
+// before, the last layer is decoded.
 TEST_P(SessionSimulcastGrid, EachStreamDecodesOnlyTheLayerThatFitsItsTile) {
   const GridCase c = GetParam();
-  SimulcastRig rig(kPublishers, c.leg_width, c.leg_height, {}, /*by_rid=*/false, c.sizes_known);
+  RigOptions o;
+  o.sizes_known = c.sizes_known;
+  o.codec = c.codec;
+  SimulcastRig rig(kPublishers, c.leg_width, c.leg_height, o);
   rig.run_ms(1000);
   for (int who = 0; who < kPublishers; ++who) {
     SCOPED_TRACE("p" + std::to_string(who));
@@ -306,17 +316,21 @@ TEST_P(SessionSimulcastGrid, EachStreamDecodesOnlyTheLayerThatFitsItsTile) {
 
 INSTANTIATE_TEST_SUITE_P(Legs, SessionSimulcastGrid,
                          ::testing::Values(GridCase{1280, 720, kMiddle, true}, GridCase{640, 360, kSmall, true},
-                                           GridCase{1280, 720, kMiddle, false}, GridCase{640, 360, kSmall, false}),
+                                           GridCase{1280, 720, kMiddle, false}, GridCase{640, 360, kSmall, false},
+                                           GridCase{640, 360, kSmall, false, VideoCodec::kH264}),
                          [](const auto& info) {
                            return std::to_string(info.param.leg_width) + "x" + std::to_string(info.param.leg_height) +
-                                  (info.param.sizes_known ? "" : "_sizes_learned");
+                                  (info.param.sizes_known ? "" : "_sizes_learned") +
+                                  (info.param.codec == VideoCodec::kH264 ? "_h264" : "");
                          });
 
 // Layers known by rid only (as a browser negotiates simulcast with
 // a=rid): the session learns each layer's SSRC from the first packets that
 // carry its rid and goes on routing by SSRC after the rid stops coming.
 TEST(SessionSimulcast, LayersKnownByRidAreLearnedFromTheirFirstPackets) {
-  SimulcastRig rig(kPublishers, 1280, 720, {}, /*by_rid=*/true);
+  RigOptions o;
+  o.by_rid = true;
+  SimulcastRig rig(kPublishers, 1280, 720, o);
   rig.run_ms(1000);
   for (int who = 0; who < kPublishers; ++who) {
     SCOPED_TRACE("p" + std::to_string(who));
@@ -332,7 +346,7 @@ TEST(SessionSimulcast, LayersKnownByRidAreLearnedFromTheirFirstPackets) {
 TEST(SessionSimulcast, SwitchedOffTheTopLayerIsDecoded) {
   SessionConfig cfg;
   cfg.choose_simulcast_layer = false;
-  SimulcastRig rig(kPublishers, 1280, 720, cfg);
+  SimulcastRig rig(kPublishers, 1280, 720, {cfg});
   rig.run_ms(600);
   const StreamStats s = rig.stats(0);
   EXPECT_EQ(s.layer_width, 1280);

@@ -55,10 +55,10 @@ StatusOr<SrtpSuite> parse_srtp_suite(std::string_view name);
 struct SimulcastLayer {
   uint32_t ssrc = 0;  // 0: learned from the first packet that carries `rid`
   std::string rid;    // empty: by SSRC only; else 1..16 of [A-Za-z0-9_-]
-  // 16..4096 each, or both 0: learned from the layer's pictures (a VP8
-  // keyframe's header, decoded or not; an H.264 layer once it is decoded),
-  // as when an SFU forwards the layers without saying their sizes. A size
-  // learned from the stream wins over a configured one.
+  // 16..4096 each, or both 0: learned from the layer's keyframes, decoded
+  // or not (a VP8 keyframe's header, the SPS before an H.264 one), as when
+  // an SFU forwards the layers without saying their sizes. A size learned
+  // from the stream wins over a configured one.
   int width = 0;
   int height = 0;
 };
