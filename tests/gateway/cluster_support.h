@@ -29,12 +29,6 @@ extern char** environ;
 
 namespace sipmix::gw::cluster_test {
 
-inline int free_port(int /*type*/ = SOCK_STREAM) { return testing::free_listen_port(); }
-
-// A SIP port for a node (testing::free_listen_port: free for UDP and TCP,
-// below the ephemeral range).
-inline int free_sip_port() { return testing::free_listen_port(); }
-
 inline std::string read_text(const std::string& path) {
   std::ifstream f(path);
   std::stringstream s;
@@ -130,7 +124,7 @@ using RedisReply = std::unique_ptr<redisReply, ReplyFree>;
 // as after a crash), restartable on the same port.
 class RedisServer {
  public:
-  RedisServer() : port_(free_port()) {
+  RedisServer() : port_(testing::free_listen_port()) {
     log_ = "/tmp/sipmix-redis-" + std::to_string(getpid()) + "-" + std::to_string(port_) + ".log";
     start();
   }

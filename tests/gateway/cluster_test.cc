@@ -26,7 +26,6 @@ namespace sipmix::gw {
 namespace {
 
 using cluster_test::eventually;
-using cluster_test::free_port;
 using cluster_test::Process;
 using cluster_test::read_text;
 using cluster_test::RedisServer;
@@ -49,7 +48,7 @@ double ci_scale() {
 // Receives the nodes' monitoring callbacks.
 class CallbackReceiver {
  public:
-  CallbackReceiver() : port_(free_port()) {
+  CallbackReceiver() : port_(testing::free_listen_port()) {
     server_.Post("/cb", [this](const httplib::Request& req, httplib::Response& res) {
       json j = json::parse(req.body, nullptr, false);
       if (j.is_object()) {
@@ -134,9 +133,9 @@ struct Dialed {
 class Cluster : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = "/tmp/sipmix-cluster-" + std::to_string(getpid()) + "-" + std::to_string(free_port());
+    dir_ = "/tmp/sipmix-cluster-" + std::to_string(getpid()) + "-" + std::to_string(testing::free_listen_port());
     std::filesystem::create_directories(dir_);
-    kamailio_port_ = free_port(SOCK_DGRAM);
+    kamailio_port_ = testing::free_listen_port();
 #if SIPMIX_CLUSTER_WITH_JANUS
     if (with_janus()) {
       janus_ = std::make_unique<testing::JanusProcess>();
@@ -145,8 +144,8 @@ class Cluster : public ::testing::Test {
     }
 #endif
     for (int i = 0; i < kNodes; ++i) {
-      http_ports_.push_back(free_port());
-      sip_ports_.push_back(cluster_test::free_sip_port());
+      http_ports_.push_back(testing::free_listen_port());
+      sip_ports_.push_back(testing::free_listen_port());
     }
     start_kamailio();
     for (int i = 0; i < kNodes; ++i) start_node(i);
@@ -244,7 +243,7 @@ class Cluster : public ::testing::Test {
 
   // A sipp UAS that answers `calls` calls (PCMU) and echoes their RTP.
   void start_uas(int calls) {
-    uas_port_ = free_port(SOCK_DGRAM);
+    uas_port_ = testing::free_listen_port();
     uas_media_port_ = testing::free_port_block(4);  // sipp's audio and video RTP/RTCP
     uas_ = std::make_unique<Process>(
         SIPMIX_SIPP,
@@ -661,7 +660,7 @@ TEST(ClusterEdge, KamailioConfigServesTlsTowardCustomers) {
   std::ofstream(dir + "/tls.cfg") << "[server:default]\nmethod = TLSv1.2+\ncertificate = " << dir
                                   << "/cert.pem\nprivate_key = " << dir << "/key.pem\n";
   std::ofstream(dir + "/dispatcher.list") << "1 sip:127.0.0.1:5999 0 0 duid=gw1;maxload=10\n";
-  const int udp = free_port(SOCK_DGRAM), tls = free_port();
+  const int udp = testing::free_listen_port(), tls = testing::free_listen_port();
   std::string cfg = read_text(std::string(SIPMIX_SOURCE_DIR) + "/deploy/kamailio/kamailio.cfg");
   for (const auto& [k, v] : std::map<std::string, std::string>{
            {"@SIP_IP@", "127.0.0.1"}, {"@UDP_PORT@", std::to_string(udp)}, {"@TLS_PORT@", std::to_string(tls)},

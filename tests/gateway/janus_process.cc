@@ -31,7 +31,6 @@ namespace sipmix::gw::testing {
 namespace fs = std::filesystem;
 namespace {
 
-uint16_t free_port(int /*type*/) { return static_cast<uint16_t>(free_listen_port()); }
 
 // Every module in `folder` but `keep`, comma separated, for a "disable" list.
 std::string all_but(const fs::path& folder, const std::string& keep) {
@@ -66,7 +65,7 @@ Status JanusProcess::write_config() {
     if (!mkdtemp(tmpl.data())) return unavailable("janus test: mkdtemp failed");
     dir_ = tmpl;
   }
-  if (http_port_ == 0) http_port_ = free_port(SOCK_STREAM);
+  if (http_port_ == 0) http_port_ = static_cast<uint16_t>(free_listen_port());
   if (http_port_ == 0) return unavailable("janus test: no free TCP port");
   const fs::path lib = fs::path(SIPMIX_JANUS_LIB_DIR) / "janus";
   // ICE ports: a 200-port window above the ephemeral range's usual start.

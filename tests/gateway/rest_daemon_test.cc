@@ -38,7 +38,6 @@ int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-int free_port() { return testing::free_listen_port(); }
 
 std::string read_file(const std::string& path) {
   std::ifstream f(path);
@@ -93,7 +92,7 @@ RunResult run(const std::vector<std::string>& args) {
 // A running sipmixd, stopped (SIGKILL if need be) when the test ends.
 class Daemon {
  public:
-  explicit Daemon(std::vector<std::string> extra = {}) : port_(free_port()) {
+  explicit Daemon(std::vector<std::string> extra = {}) : port_(testing::free_listen_port()) {
     std::vector<std::string> args = {"--http", "127.0.0.1:" + std::to_string(port_), "--project",
                                      std::string(kProject) + ":" + kSecret, "--project", "p2:s3cret-p2"};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -101,7 +100,7 @@ class Daemon {
     // parallel (and anything on 5060) never collide.
     if (std::find(extra.begin(), extra.end(), "--sip") == extra.end()) {
       const int rtp_base = 20000 + (port_ % 2000) * 16;
-      args.insert(args.end(), {"--sip", "127.0.0.1:" + std::to_string(free_port()), "--rtp-ports",
+      args.insert(args.end(), {"--sip", "127.0.0.1:" + std::to_string(testing::free_listen_port()), "--rtp-ports",
                                std::to_string(rtp_base) + "-" + std::to_string(rtp_base + 15)});
     }
     log_ = "/tmp/sipmixd-test-" + std::to_string(getpid()) + "-" + std::to_string(port_) + ".log";
@@ -535,8 +534,8 @@ TEST(Sipmixd, BadFlagsExit2WithOneLineNamingTheFlag) {
 // The Janus URL from the file is used (nothing listens there: session
 // creation fails with 503 naming it), and no secret reaches the log.
 TEST(Sipmixd, ConfigFileIsReadAndSecretsStayOutOfTheLog) {
-  const int port = free_port();
-  const std::string janus_url = "http://127.0.0.1:" + std::to_string(free_port()) + "/janus";
+  const int port = testing::free_listen_port();
+  const std::string janus_url = "http://127.0.0.1:" + std::to_string(testing::free_listen_port()) + "/janus";
   const std::string path = "/tmp/sipmixd-test-config-" + std::to_string(getpid()) + ".json";
   {
     std::ofstream f(path);
@@ -583,7 +582,7 @@ TEST(Sipmixd, ATakenSipPortEndsTheDaemonWithExit1AndSaysWhy) {
   const char* asan = getenv("ASAN_OPTIONS");
   const std::string saved = asan ? asan : "";
   setenv("ASAN_OPTIONS", (saved.empty() ? std::string("detect_leaks=0") : saved + ":detect_leaks=0").c_str(), 1);
-  const RunResult r = run({"--http", "127.0.0.1:" + std::to_string(free_port()), "--sip",
+  const RunResult r = run({"--http", "127.0.0.1:" + std::to_string(testing::free_listen_port()), "--sip",
                            "127.0.0.1:" + std::to_string(port), "--project", "p1:x"});
   if (asan) setenv("ASAN_OPTIONS", saved.c_str(), 1); else unsetenv("ASAN_OPTIONS");
   close(taken);

@@ -29,7 +29,6 @@ int64_t now_s() {
   return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
 }
 
-uint16_t free_port() { return static_cast<uint16_t>(testing::free_listen_port()); }
 
 // Keeps calls in a map and records what it was asked; thread-safe.
 class RecordingCalls final : public Calls {
@@ -162,7 +161,7 @@ class RestServerTest : public ::testing::Test {
   }
   std::string base() const { return "/v2/project/p1/session/" + sid_; }
 
-  const uint16_t port_ = free_port();
+  const uint16_t port_ = static_cast<uint16_t>(testing::free_listen_port());
   Config config_;
   RecordingCalls calls_;
   CallbackOutbox outbox_{OutboxOptions{}};

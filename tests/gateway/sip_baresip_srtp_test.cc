@@ -104,7 +104,7 @@ TEST(SipBaresipSrtpTest, SecureCallCarriesMediaBothWays) {
   TempDir dir;
   const std::string d = dir.path();
   write_wav(d + "/tone8k.wav", ::sipmix::testing::sine(1000, -12, 8000, 8000 * 30), 8000);
-  const int port = testing::free_udp_port();
+  const int port = testing::free_listen_port();
   std::ofstream(d + "/config") << "sip_listen 127.0.0.1:" << port << "\n"
                                << "net_interface 127.0.0.1\n"
                                << "audio_source aufile," << d << "/tone8k.wav\n"

@@ -30,9 +30,6 @@
 
 namespace sipmix::gw::testing {
 
-// A port a SIP agent or sipp can listen on (free for UDP and TCP, below the
-// ephemeral range).
-inline int free_udp_port() { return free_listen_port(); }
 
 inline bool udp_port_taken(int port) {
   int fd = ::socket(AF_INET, SOCK_DGRAM, 0);
@@ -151,7 +148,7 @@ class Sipp {
     }
     scenario_path_ = dir_.path() + "/" + scenario;
     std::ofstream(scenario_path_) << text;
-    port_ = free_udp_port();
+    port_ = free_listen_port();
     media_port_ = free_port_block(4);  // sipp's audio and video RTP/RTCP
     std::vector<std::string> args = {"sipp",   "-sf", scenario_path_, "-i", "127.0.0.1", "-p", std::to_string(port_),
                                      "-m",     "1",   "-nostdin",      "-timeout", "60", "-timeout_error",

@@ -42,7 +42,7 @@ class SipTlsTest : public ::testing::Test {
   }
 
   void start_kamailio(int uas_port) {
-    udp_port_ = testing::free_udp_port();
+    udp_port_ = testing::free_listen_port();
     tls_port_ = testing::free_listen_port();  // TLS listens on TCP
     std::string cfg = testing::read_file(std::string(SIPMIX_SOURCE_DIR) + "/tests/gateway/kamailio/tls-front.cfg");
     auto replace = [&cfg](const std::string& k, const std::string& v) {
@@ -122,7 +122,7 @@ TEST_F(SipTlsTest, AnOutboundProxyCarriesTheInviteWhateverTheUri) {
   auto m = manager(dir_.path() + "/cert.pem", "sip:127.0.0.1:" + std::to_string(tls_port_) + ";transport=tls");
   ASSERT_TRUE(m);
   DialRequest r = request();
-  r.uri = "sip:bob@127.0.0.1:" + std::to_string(testing::free_udp_port());
+  r.uri = "sip:bob@127.0.0.1:" + std::to_string(testing::free_listen_port());
   ASSERT_TRUE(m->dial(CallIds{"call-p", "conn-p", "stream-p"}, r).ok());
   ASSERT_TRUE(observer_.wait_event("conn-p", "ACTIVE", 8000))
       << sipp.errors() << testing::read_file(dir_.path() + "/kamailio.log");
