@@ -70,7 +70,8 @@ class BitReader {
 void skip_scaling_list(BitReader& r, int size) {
   int last = 8, next = 8;
   for (int j = 0; j < size && !r.failed(); ++j) {
-    if (next != 0) next = (last + r.se() + 256) % 256;
+    // In 64 bits: a malformed delta_scale can be any 32-bit value.
+    if (next != 0) next = static_cast<int>(((int64_t{last} + r.se()) % 256 + 256) % 256);
     last = next == 0 ? last : next;
   }
 }
