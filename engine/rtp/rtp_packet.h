@@ -78,6 +78,19 @@ struct RtpHeader {
   uint8_t padding_size = 0;  // RFC 3550 padding bytes appended (count included); 0 = none
 };
 
+// The header of a parsed packet, to write it again (its CSRCs stay in `v`).
+inline RtpHeader header_of(const RtpPacketView& v) {
+  RtpHeader h;
+  h.marker = v.marker;
+  h.payload_type = v.payload_type;
+  h.sequence_number = v.sequence_number;
+  h.timestamp = v.timestamp;
+  h.ssrc = v.ssrc;
+  h.csrcs = std::span<const uint32_t>(v.csrcs, v.csrc_count);
+  h.padding_size = static_cast<uint8_t>(v.padding_size);
+  return h;
+}
+
 // Writes header + extensions + payload (+ padding) into `out`. Uses the
 // one-byte form when every element fits it (id 1..14, 1..16 bytes), else
 // two-byte (id 1..255, 0..255 bytes).

@@ -102,12 +102,7 @@ const char* const kRids[3] = {"q", "f", "h"};  // in kLayers' order: quarter, fu
 std::vector<uint8_t> with_rid(std::span<const uint8_t> packet, const std::string& rid) {
   const auto v = rtp::parse_rtp(packet);
   EXPECT_TRUE(v);
-  rtp::RtpHeader h;
-  h.marker = v->marker;
-  h.payload_type = v->payload_type;
-  h.sequence_number = v->sequence_number;
-  h.timestamp = v->timestamp;
-  h.ssrc = v->ssrc;
+  const rtp::RtpHeader h = rtp::header_of(*v);
   const rtp::HeaderExtensionElement e{kRidExtId, {reinterpret_cast<const uint8_t*>(rid.data()), rid.size()}};
   std::vector<uint8_t> out(rtp::kMaxRtpPacketSize + 64);
   out.resize(rtp::write_rtp(h, {&e, 1}, v->payload, out));

@@ -47,14 +47,7 @@ void check_rtp_round_trip(std::span<const uint8_t> in) {
   }
   if (n > 0) (void)rtp::parse_audio_level(*p, elements[0].id);
 
-  rtp::RtpHeader h;
-  h.marker = p->marker;
-  h.payload_type = p->payload_type;
-  h.sequence_number = p->sequence_number;
-  h.timestamp = p->timestamp;
-  h.ssrc = p->ssrc;
-  h.csrcs = std::span<const uint32_t>(p->csrcs, p->csrc_count);
-  h.padding_size = static_cast<uint8_t>(p->padding_size);
+  const rtp::RtpHeader h = rtp::header_of(*p);
   // Re-encoding never grows the packet: padding inside the block is dropped
   // and the one-byte form is chosen whenever it fits.
   std::vector<uint8_t> out(in.size());
