@@ -616,6 +616,73 @@ BENCHMARK(BM_StillCanvas_interleaved)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 
+// BM_PartlyStillCanvas/interleaved_<codec>: the BM_VideoLeg session with 3
+// publishers in motion and 6 still (cameras off, still speakers, a slide), so
+// that every frame changes somewhere and none is skipped. Sides: the defaults
+// (the encoder tells the codec which macroblocks need no coding: x264's
+// X264_MBINFO_CONSTANT, libvpx's active map) and skip_unchanged_video off
+// (every macroblock analysed), 5 s of media of each per round. The leg is
+// 1280x720 H.264 (`h264`) or 640x360 VP8 at 600 kb/s (`vp8`).
+// Counters: encode_ms_per_s_<side>, cpu_ms_per_s_<side>, ratio_no_map
+// (_min/_max): no_map / map encode time per round (baseline / sipmix),
+// cpu_ratio_no_map likewise for the thread's CPU, partial_share_map: the
+// map side's frames coded with a map.
+void partly_still_canvas(benchmark::State& state, VideoCodec codec) {
+  static const auto inputs = [] {
+    std::vector<std::vector<std::vector<uint8_t>>> out;
+    for (size_t s = 0; s < kVideoSources; ++s) out.push_back(s < 3 ? vp8_inputs()[s] : vp8_still_inputs().frames[s]);
+    return out;
+  }();
+  std::vector<size_t> loop_from(kVideoSources, 1);
+  for (size_t s = 0; s < 3; ++s) loop_from[s] = 0;
+  std::vector<LegConfig> legs(1);
+  legs[0].id = "sip";
+  legs[0].video = true;
+  if (codec == VideoCodec::kVp8) {
+    legs[0].video_codec = VideoCodec::kVp8;
+    legs[0].width = 640;
+    legs[0].height = 360;
+    legs[0].video_bitrate_bps = 600'000;
+  }
+  SessionConfig off;
+  off.skip_unchanged_video = false;
+  std::vector<RigSide> sides;
+  sides.push_back({"map", std::make_unique<VideoLegRig>(inputs, loop_from, SessionConfig{}, legs), {}, {}, {}});
+  sides.push_back({"no_map", std::make_unique<VideoLegRig>(inputs, loop_from, off, legs), {}, {}, {}});
+  for (RigSide& s : sides) s.rig->run_seconds(2);  // warm-up
+  const LegStats l0 = sides[0].rig->session().stats().legs[0];
+  for (auto _ : state) {
+    run_rig_rounds(sides, static_cast<int>(state.range(0)), 5);
+    state.SetIterationTime(bench::detail::median(sides[0].cpu_ms) / 1e3);
+  }
+  for (const RigSide& s : sides) {
+    state.counters["encode_ms_per_s_" + s.name] = bench::detail::median(s.encode_ms);
+    state.counters["cpu_ms_per_s_" + s.name] = bench::detail::median(s.cpu_ms);
+  }
+  set_ratio(state, "ratio_no_map", sides[1].encode_ms, sides[0].encode_ms);  // baseline / sipmix
+  set_ratio(state, "cpu_ratio_no_map", sides[1].cpu_ms, sides[0].cpu_ms);
+  const LegStats l = sides[0].rig->session().stats().legs[0];
+  const double encoded = static_cast<double>(l.video_frames_encoded - l0.video_frames_encoded);
+  state.counters["skipped_frames_map"] = static_cast<double>(l.video_frames_skipped - l0.video_frames_skipped);
+  state.counters["partial_share_map"] =
+      encoded > 0 ? static_cast<double>(l.video_frames_partial - l0.video_frames_partial) / encoded : 0;
+  state.counters["rounds"] = static_cast<double>(state.range(0));
+}
+void BM_PartlyStillCanvas_h264(benchmark::State& state) { partly_still_canvas(state, VideoCodec::kH264); }
+void BM_PartlyStillCanvas_vp8(benchmark::State& state) { partly_still_canvas(state, VideoCodec::kVp8); }
+BENCHMARK(BM_PartlyStillCanvas_h264)
+    ->Name("BM_PartlyStillCanvas/interleaved_h264")
+    ->Arg(5)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_PartlyStillCanvas_vp8)
+    ->Name("BM_PartlyStillCanvas/interleaved_vp8")
+    ->Arg(5)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+
 // 16 participants' VP8 (the BM_VideoLeg pictures, participant i showing
 // picture i % 9) for BM_ShownDecode.
 const std::vector<std::vector<std::vector<uint8_t>>>& vp8_inputs_16() {

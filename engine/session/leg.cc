@@ -118,7 +118,10 @@ LegStats Leg::report() const {
   LegStats st = stats;
   st.id = config.id;
   st.muted = muted;
-  if (video_encoder) st.video_frames_skipped = video_encoder->stats().frames_skipped;
+  if (video_encoder) {
+    st.video_frames_skipped = video_encoder->stats().frames_skipped;
+    st.video_frames_partial = video_encoder->stats().partial_frames;
+  }
   if (srtp) {
     const srtp::SrtpStats ss = srtp->stats();
     st.srtp_auth_failures = ss.auth_failures;

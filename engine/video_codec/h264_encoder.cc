@@ -1,105 +1,109 @@
-// H.264 encoder backend: libavcodec's libx264 wrapper. Constrained Baseline
+// H.264 encoder backend: libx264, called directly. Constrained Baseline
 // (profile_idc 66, constraint_set1) level 3.1, so the SDP profile-level-id
-// 42e01f describes it; tune zerolatency, no B-frames, CBR-like VBV, long
-// keyint without scenecut, SPS/PPS repeated before every IDR (no global
-// header), IDR on request through AVFrame::pict_type with forced-idr.
-extern "C" {
-#include <libavcodec/avcodec.h>
-#include <libavutil/frame.h>
-#include <libavutil/opt.h>
-}
-
-#include <cstring>
+// 42e01f describes it; tune zerolatency (no lookahead, no frame delay: each
+// call returns its own frame), no B-frames, CBR-like VBV, long keyint without
+// scenecut, SPS/PPS repeated before every IDR, Annex-B output, IDR on request.
+//
+// libx264 is used without libavcodec's wrapper so that each picture can carry
+// x264's per-macroblock info: a macroblock the session did not redraw is
+// flagged X264_MBINFO_CONSTANT, and x264 codes it as a skip without analysing
+// it, as long as the previous frame is its reference and coded it at a
+// quantiser no coarser than this frame's (x264's own condition). That is the
+// H.264 counterpart of libvpx's active map.
+#include <cstdint>  // x264.h needs the fixed-width types first
 #include <string>
 
+extern "C" {
+#include <x264.h>
+}
+
+#include "base/aligned_buffer.h"
 #include "video_codec/video_encoder.h"
 
 namespace sipmix::video {
 namespace {
 
-std::string av_error(int r) {
-  char buf[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(r, buf, sizeof(buf));
-  return buf;
-}
-
-void copy_plane(const uint8_t* src, int src_stride, uint8_t* dst, int dst_stride, int width, int height) {
-  for (int y = 0; y < height; ++y)
-    std::memcpy(dst + static_cast<ptrdiff_t>(y) * dst_stride, src + static_cast<ptrdiff_t>(y) * src_stride, width);
-}
-
 class H264EncoderBackend final : public EncoderBackend {
  public:
   ~H264EncoderBackend() override {
-    av_packet_free(&pkt_);
-    av_frame_free(&frame_);
-    avcodec_free_context(&ctx_);
+    if (enc_) x264_encoder_close(enc_);
   }
 
   Status open(const VideoEncoderConfig& c) {
-    const AVCodec* codec = avcodec_find_encoder_by_name("libx264");
-    if (!codec) return unavailable("H.264 encoder: libavcodec was built without libx264");
-    ctx_ = avcodec_alloc_context3(codec);
-    frame_ = av_frame_alloc();
-    pkt_ = av_packet_alloc();
-    if (!ctx_ || !frame_ || !pkt_) return unavailable("H.264 encoder: out of memory");
-    ctx_->width = c.width;
-    ctx_->height = c.height;
-    ctx_->pix_fmt = AV_PIX_FMT_YUV420P;
-    ctx_->time_base = AVRational{1, c.fps};
-    ctx_->framerate = AVRational{c.fps, 1};
-    ctx_->bit_rate = c.bitrate_bps;
-    ctx_->rc_max_rate = c.bitrate_bps;
-    ctx_->rc_buffer_size = c.bitrate_bps;  // 1 s VBV: CBR-like without starving keyframes
-    // The keyframe interval goes to x264 through x264-params: setting
-    // gop_size / keyint_min on the context instead makes the wrapper hand
-    // x264 a fresh picture allocation per frame (about 220 page faults a
-    // frame at 720p, measured with perf stat).
-    ctx_->max_b_frames = 0;
-    ctx_->thread_count = c.threads;
-    ctx_->level = 31;
-    ctx_->flags &= ~AV_CODEC_FLAG_GLOBAL_HEADER;  // SPS/PPS in-band before each IDR
-    AVDictionary* opts = nullptr;
-    av_dict_set(&opts, "preset", c.h264_preset.c_str(), 0);
-    av_dict_set(&opts, "tune", "zerolatency", 0);
-    av_dict_set(&opts, "profile", "baseline", 0);
-    av_dict_set(&opts, "forced-idr", "1", 0);
-    const std::string keyint = std::to_string(c.fps * c.keyframe_interval_s);
-    av_dict_set(&opts, "x264-params",
-                ("keyint=" + keyint + ":min-keyint=" + keyint + ":repeat-headers=1:scenecut=0:annexb=1").c_str(), 0);
-    const int r = avcodec_open2(ctx_, codec, &opts);
-    av_dict_free(&opts);
-    if (r < 0) return unavailable("H.264 encoder: libx264 refused the settings (h264_preset '" + c.h264_preset +
-                                  "'?): " + av_error(r));
-    frame_->format = AV_PIX_FMT_YUV420P;
-    frame_->width = c.width;
-    frame_->height = c.height;
-    if (av_frame_get_buffer(frame_, 64) < 0) return unavailable("H.264 encoder: out of memory");
+    x264_param_t p;
+    if (x264_param_default_preset(&p, c.h264_preset.c_str(), "zerolatency") < 0)
+      return unavailable("H.264 encoder: libx264 does not know the preset '" + c.h264_preset + "'");
+    p.i_log_level = X264_LOG_NONE;
+    p.i_csp = X264_CSP_I420;
+    p.i_width = c.width;
+    p.i_height = c.height;
+    p.i_fps_num = static_cast<uint32_t>(c.fps);
+    p.i_fps_den = 1;
+    p.i_timebase_num = 1;
+    p.i_timebase_den = static_cast<uint32_t>(c.fps);
+    p.b_vfr_input = 0;  // rate control by frame count: skipped still frames are not seen
+    p.i_threads = c.threads;
+    p.i_level_idc = 31;
+    p.i_bframe = 0;
+    const int keyint = c.fps * c.keyframe_interval_s;
+    p.i_keyint_max = keyint;
+    p.i_keyint_min = keyint;
+    p.i_scenecut_threshold = 0;
+    p.b_repeat_headers = 1;  // SPS/PPS in-band before each IDR
+    p.b_annexb = 1;
+    p.rc.i_rc_method = X264_RC_ABR;
+    p.rc.i_bitrate = c.bitrate_bps / 1000;
+    p.rc.i_vbv_max_bitrate = c.bitrate_bps / 1000;
+    p.rc.i_vbv_buffer_size = c.bitrate_bps / 1000;  // 1 s VBV: CBR-like without starving keyframes
+    p.analyse.b_mb_info = 1;
+    if (x264_param_apply_profile(&p, "baseline") < 0) return unavailable("H.264 encoder: libx264 refused profile baseline");
+    enc_ = x264_encoder_open(&p);
+    if (!enc_) return unavailable("H.264 encoder: libx264 refused the settings (h264_preset '" + c.h264_preset + "'?)");
+    mb_cols_ = (c.width + 15) / 16;
+    mb_rows_ = (c.height + 15) / 16;
+    mb_info_.reset(static_cast<size_t>(mb_cols_) * static_cast<size_t>(mb_rows_));
     return Status::ok_status();
   }
 
-  bool encode(const I420View& p, bool force_keyframe, const uint8_t* /*active_mbs*/, EncodedFrame* out) override {
-    if (av_frame_make_writable(frame_) < 0) return false;
-    copy_plane(p.y, p.stride_y, frame_->data[0], frame_->linesize[0], p.width, p.height);
-    copy_plane(p.u, p.stride_u, frame_->data[1], frame_->linesize[1], (p.width + 1) / 2, (p.height + 1) / 2);
-    copy_plane(p.v, p.stride_v, frame_->data[2], frame_->linesize[2], (p.width + 1) / 2, (p.height + 1) / 2);
-    frame_->pts = pts_++;
-    frame_->pict_type = force_keyframe ? AV_PICTURE_TYPE_I : AV_PICTURE_TYPE_NONE;
-    if (avcodec_send_frame(ctx_, frame_) < 0) return false;
-    av_packet_unref(pkt_);
-    const int r = avcodec_receive_packet(ctx_, pkt_);
-    if (r == AVERROR(EAGAIN)) return true;
-    if (r < 0) return false;
-    out->data = {pkt_->data, static_cast<size_t>(pkt_->size)};
-    out->keyframe = pkt_->flags & AV_PKT_FLAG_KEY;
+  bool encode(const I420View& p, bool force_keyframe, const uint8_t* active_mbs, EncodedFrame* out) override {
+    x264_picture_t in;
+    x264_picture_init(&in);
+    in.img.i_csp = X264_CSP_I420;
+    in.img.i_plane = 3;
+    in.img.plane[0] = const_cast<uint8_t*>(p.y);
+    in.img.plane[1] = const_cast<uint8_t*>(p.u);
+    in.img.plane[2] = const_cast<uint8_t*>(p.v);
+    in.img.i_stride[0] = p.stride_y;
+    in.img.i_stride[1] = p.stride_u;
+    in.img.i_stride[2] = p.stride_v;
+    in.i_pts = pts_++;
+    in.i_type = force_keyframe ? X264_TYPE_IDR : X264_TYPE_AUTO;
+    if (active_mbs && !force_keyframe) {
+      // x264 keeps the pointer with the frame; zerolatency encodes the frame
+      // within this call, so one buffer serves every frame.
+      const size_t n = mb_info_.size();
+      uint8_t* info = mb_info_.data();
+      for (size_t i = 0; i < n; ++i) info[i] = active_mbs[i] ? 0 : X264_MBINFO_CONSTANT;
+      in.prop.mb_info = info;
+    }
+    x264_nal_t* nals = nullptr;
+    int n_nals = 0;
+    x264_picture_t pic_out;
+    const int size = x264_encoder_encode(enc_, &nals, &n_nals, &in, &pic_out);
+    if (size < 0) return false;
+    if (size == 0) return true;
+    // The NALs of one call are contiguous in x264's buffer, each with its start code.
+    out->data = {nals[0].p_payload, static_cast<size_t>(size)};
+    out->keyframe = pic_out.b_keyframe != 0;
     return true;
   }
 
  private:
-  AVCodecContext* ctx_ = nullptr;
-  AVFrame* frame_ = nullptr;
-  AVPacket* pkt_ = nullptr;
+  x264_t* enc_ = nullptr;
+  int mb_cols_ = 0;
+  int mb_rows_ = 0;
   int64_t pts_ = 0;
+  AlignedBuffer<uint8_t> mb_info_;
 };
 
 }  // namespace

@@ -105,7 +105,7 @@ bool VideoEncoder::encode(const I420View& picture, int64_t timestamp_us, Encoded
         ++stats_.still_repeats;
       }
       active = active_.data();
-      if (config_.codec == VideoCodec::kVp8) ++stats_.partial_frames;
+      ++stats_.partial_frames;
     }
   } else {
     frames_since_change_ = 0;

@@ -1,8 +1,9 @@
 // Video encoding for a SIP leg's composed canvas: H.264 through libavcodec +
 // libx264 (Constrained Baseline, zerolatency) or VP8 through libvpx (realtime,
 // CBR), with keyframes on request spaced >= 250 ms apart in media time. Told
-// which macroblocks changed, it skips still frames and gives libvpx its active
-// map. One encoder per leg, called from that leg's tick thread only.
+// which macroblocks changed, it skips still frames and tells the codec which
+// blocks need no coding (libvpx's active map; x264's X264_MBINFO_CONSTANT).
+// One encoder per leg, called from that leg's tick thread only.
 #pragma once
 
 #include <cstdint>
@@ -33,9 +34,11 @@ struct VideoEncoderConfig {
   // Still canvases (encode() told that nothing changed): after `settle_frames`
   // more frames, so that the codec's quality on the new picture converges,
   // nothing is encoded or sent (RTP allows a lower frame rate), except one
-  // frame every `still_repeat_interval_us` and any keyframe due. VP8 codes
-  // only the macroblocks changed within the last settle_frames frames (the
-  // others are skipped blocks). Off: every frame is a full encode.
+  // frame every `still_repeat_interval_us` and any keyframe due. Inter frames
+  // code only the macroblocks changed within the last settle_frames frames:
+  // the others are skipped blocks without analysis (VP8: libvpx's active
+  // map; H.264: x264 skips them when its previous frame coded them at a
+  // quantiser no coarser than this one's). Off: every frame is a full encode.
   bool skip_unchanged = true;
   int settle_frames = 10;
   int64_t still_repeat_interval_us = 1'000'000;
@@ -59,7 +62,7 @@ struct VideoEncoderStats {
   uint64_t bytes_out = 0;
   uint64_t frames_skipped = 0;   // still canvas: not encoded, nothing sent
   uint64_t still_repeats = 0;    // still canvas re-sent (still_repeat_interval_us)
-  uint64_t partial_frames = 0;   // VP8 frames coded with an active map
+  uint64_t partial_frames = 0;   // inter frames coded with a macroblock map
 };
 
 // Implemented per codec in h264_encoder.cc / vp8_encoder.cc.

@@ -235,6 +235,7 @@ struct LegStats {
   bool muted = false;
   uint64_t audio_packets_sent = 0, video_frames_encoded = 0, video_keyframes = 0;
   uint64_t video_frames_skipped = 0;  // canvas unchanged: nothing encoded or sent (skip_unchanged_video)
+  uint64_t video_frames_partial = 0;  // inter frames coded with a macroblock map: unchanged blocks skipped
   uint64_t session_packets_sent = 0, dtmf_events_received = 0, dtmf_packets_sent = 0;
   uint64_t srtp_auth_failures = 0, srtp_replays = 0;
   uint64_t audio_encodes_shared = 0;  // ticks whose encoded packet another leg reused
