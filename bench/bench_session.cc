@@ -548,6 +548,27 @@ void run_rig_rounds(std::vector<RigSide>& sides, int rounds, int seconds) {
     }
 }
 
+// The benchmark loop of an interleaved comparison of whole sessions: rounds
+// (state.range(0)) of `seconds` of media of each side, after which each side
+// reports the medians over rounds as cpu_ms_per_s_<side>, encode_ms_per_s_<side>
+// and decode_ms_per_s_<side>. The benchmark's own time is the first side's CPU
+// per media second. Warm the sides up (warm_up) first.
+void warm_up(std::vector<RigSide>& sides) {
+  for (RigSide& s : sides) s.rig->run_seconds(2);
+}
+void run_and_report(benchmark::State& state, std::vector<RigSide>& sides, int seconds) {
+  for (auto _ : state) {
+    run_rig_rounds(sides, static_cast<int>(state.range(0)), seconds);
+    state.SetIterationTime(bench::detail::median(sides[0].cpu_ms) / 1e3);
+  }
+  for (const RigSide& s : sides) {
+    state.counters["cpu_ms_per_s_" + s.name] = bench::detail::median(s.cpu_ms);
+    state.counters["encode_ms_per_s_" + s.name] = bench::detail::median(s.encode_ms);
+    state.counters["decode_ms_per_s_" + s.name] = bench::detail::median(s.decode_ms);
+  }
+  state.counters["rounds"] = static_cast<double>(state.range(0));
+}
+
 // Counter `name`: the median over rounds of a[r] / b[r], with _min and _max.
 void set_ratio(benchmark::State& state, const std::string& name, const std::vector<double>& a,
                const std::vector<double>& b) {
@@ -580,16 +601,9 @@ void BM_StillCanvas_interleaved(benchmark::State& state) {
   sides.push_back({"still", std::make_unique<VideoLegRig>(still.frames, still.loop_from, SessionConfig{}), {}, {}, {}});
   sides.push_back({"motion", std::make_unique<VideoLegRig>(vp8_inputs(), std::vector<size_t>{}, SessionConfig{}), {}, {}, {}});
   sides.push_back({"still_off", std::make_unique<VideoLegRig>(still.frames, still.loop_from, off), {}, {}, {}});
-  for (RigSide& s : sides) s.rig->run_seconds(2);  // warm-up
+  warm_up(sides);
   const LegStats l0 = sides[0].rig->session().stats().legs[0];
-  for (auto _ : state) {
-    run_rig_rounds(sides, static_cast<int>(state.range(0)), 10);
-    state.SetIterationTime(bench::detail::median(sides[0].cpu_ms) / 1e3);
-  }
-  for (const RigSide& s : sides) {
-    state.counters["encode_ms_per_s_" + s.name] = bench::detail::median(s.encode_ms);
-    state.counters["cpu_ms_per_s_" + s.name] = bench::detail::median(s.cpu_ms);
-  }
+  run_and_report(state, sides, 10);
   set_ratio(state, "encode_ratio_still_motion", sides[0].encode_ms, sides[1].encode_ms);
   // The contract's form (design.md): baseline / sipmix, sipmix being the still leg.
   set_ratio(state, "ratio_motion", sides[1].encode_ms, sides[0].encode_ms);
@@ -607,7 +621,6 @@ void BM_StillCanvas_interleaved(benchmark::State& state) {
     unchanged += st.unchanged_frames;
   }
   state.counters["unchanged_share_still_decodes"] = decoded ? static_cast<double>(unchanged) / decoded : 0;
-  state.counters["rounds"] = static_cast<double>(state.range(0));
 }
 BENCHMARK(BM_StillCanvas_interleaved)
     ->Name("BM_StillCanvas/interleaved")
@@ -649,16 +662,9 @@ void partly_still_canvas(benchmark::State& state, VideoCodec codec) {
   std::vector<RigSide> sides;
   sides.push_back({"map", std::make_unique<VideoLegRig>(inputs, loop_from, SessionConfig{}, legs), {}, {}, {}});
   sides.push_back({"no_map", std::make_unique<VideoLegRig>(inputs, loop_from, off, legs), {}, {}, {}});
-  for (RigSide& s : sides) s.rig->run_seconds(2);  // warm-up
+  warm_up(sides);
   const LegStats l0 = sides[0].rig->session().stats().legs[0];
-  for (auto _ : state) {
-    run_rig_rounds(sides, static_cast<int>(state.range(0)), 5);
-    state.SetIterationTime(bench::detail::median(sides[0].cpu_ms) / 1e3);
-  }
-  for (const RigSide& s : sides) {
-    state.counters["encode_ms_per_s_" + s.name] = bench::detail::median(s.encode_ms);
-    state.counters["cpu_ms_per_s_" + s.name] = bench::detail::median(s.cpu_ms);
-  }
+  run_and_report(state, sides, 5);
   set_ratio(state, "ratio_no_map", sides[1].encode_ms, sides[0].encode_ms);  // baseline / sipmix
   set_ratio(state, "cpu_ratio_no_map", sides[1].cpu_ms, sides[0].cpu_ms);
   const LegStats l = sides[0].rig->session().stats().legs[0];
@@ -666,7 +672,6 @@ void partly_still_canvas(benchmark::State& state, VideoCodec codec) {
   state.counters["skipped_frames_map"] = static_cast<double>(l.video_frames_skipped - l0.video_frames_skipped);
   state.counters["partial_share_map"] =
       encoded > 0 ? static_cast<double>(l.video_frames_partial - l0.video_frames_partial) / encoded : 0;
-  state.counters["rounds"] = static_cast<double>(state.range(0));
 }
 void BM_PartlyStillCanvas_h264(benchmark::State& state) { partly_still_canvas(state, VideoCodec::kH264); }
 void BM_PartlyStillCanvas_vp8(benchmark::State& state) { partly_still_canvas(state, VideoCodec::kVp8); }
@@ -707,15 +712,8 @@ void BM_ShownDecode_interleaved(benchmark::State& state) {
   std::vector<RigSide> sides;
   sides.push_back({"shown_only", std::make_unique<VideoLegRig>(vp8_inputs_16(), std::vector<size_t>{}, SessionConfig{}), {}, {}, {}});
   sides.push_back({"decode_all", std::make_unique<VideoLegRig>(vp8_inputs_16(), std::vector<size_t>{}, all), {}, {}, {}});
-  for (RigSide& s : sides) s.rig->run_seconds(2);  // warm-up
-  for (auto _ : state) {
-    run_rig_rounds(sides, static_cast<int>(state.range(0)), 5);
-    state.SetIterationTime(bench::detail::median(sides[0].cpu_ms) / 1e3);
-  }
-  for (const RigSide& s : sides) {
-    state.counters["decode_ms_per_s_" + s.name] = bench::detail::median(s.decode_ms);
-    state.counters["cpu_ms_per_s_" + s.name] = bench::detail::median(s.cpu_ms);
-  }
+  warm_up(sides);
+  run_and_report(state, sides, 5);
   set_ratio(state, "decode_ratio_shown_all", sides[0].decode_ms, sides[1].decode_ms);
   set_ratio(state, "ratio_decode_all", sides[1].decode_ms, sides[0].decode_ms);  // baseline / sipmix
   set_ratio(state, "cpu_ratio_shown_all", sides[0].cpu_ms, sides[1].cpu_ms);
@@ -723,7 +721,6 @@ void BM_ShownDecode_interleaved(benchmark::State& state) {
   for (const StreamStats& st : sides[0].rig->session().stats().streams)
     if (st.id.ends_with("-video") && st.frames_not_shown == 0) ++decoding;
   state.counters["streams_decoded"] = decoding;
-  state.counters["rounds"] = static_cast<double>(state.range(0));
 }
 BENCHMARK(BM_ShownDecode_interleaved)
     ->Name("BM_ShownDecode/interleaved")
@@ -780,16 +777,8 @@ void realistic_session(benchmark::State& state, size_t simulcast_publishers) {
   std::vector<RigSide> sides;
   sides.push_back({"on", std::make_unique<VideoLegRig>(inputs, loop_from, SessionConfig{}, legs, talk, sim), {}, {}, {}});
   sides.push_back({"off", std::make_unique<VideoLegRig>(inputs, loop_from, off, legs, talk, sim), {}, {}, {}});
-  for (RigSide& s : sides) s.rig->run_seconds(2);  // warm-up
-  for (auto _ : state) {
-    run_rig_rounds(sides, static_cast<int>(state.range(0)), 8);
-    state.SetIterationTime(bench::detail::median(sides[0].cpu_ms) / 1e3);
-  }
-  for (const RigSide& s : sides) {
-    state.counters["cpu_ms_per_s_" + s.name] = bench::detail::median(s.cpu_ms);
-    state.counters["decode_ms_per_s_" + s.name] = bench::detail::median(s.decode_ms);
-    state.counters["encode_ms_per_s_" + s.name] = bench::detail::median(s.encode_ms);
-  }
+  warm_up(sides);
+  run_and_report(state, sides, 8);
   set_ratio(state, "cpu_ratio_off_on", sides[1].cpu_ms, sides[0].cpu_ms);
   set_ratio(state, "ratio_off", sides[1].cpu_ms, sides[0].cpu_ms);  // baseline / sipmix
   if (simulcast_publishers) {
@@ -798,7 +787,6 @@ void realistic_session(benchmark::State& state, size_t simulcast_publishers) {
     for (const StreamStats& st : sides[0].rig->session().stats().streams) middle += st.layer_width == 640;
     state.counters["streams_on_640x360_layer"] = middle;
   }
-  state.counters["rounds"] = static_cast<double>(state.range(0));
 }
 void BM_RealisticSession_interleaved(benchmark::State& state) { realistic_session(state, 3); }
 void BM_RealisticSession_all_simulcast(benchmark::State& state) { realistic_session(state, 12); }
