@@ -59,9 +59,7 @@ class H264EncoderBackend final : public EncoderBackend {
     if (x264_param_apply_profile(&p, "baseline") < 0) return unavailable("H.264 encoder: libx264 refused profile baseline");
     enc_ = x264_encoder_open(&p);
     if (!enc_) return unavailable("H.264 encoder: libx264 refused the settings (h264_preset '" + c.h264_preset + "'?)");
-    mb_cols_ = (c.width + 15) / 16;
-    mb_rows_ = (c.height + 15) / 16;
-    mb_info_.reset(static_cast<size_t>(mb_cols_) * static_cast<size_t>(mb_rows_));
+    mb_info_.reset(static_cast<size_t>((c.width + 15) / 16) * static_cast<size_t>((c.height + 15) / 16));
     return Status::ok_status();
   }
 
@@ -100,8 +98,6 @@ class H264EncoderBackend final : public EncoderBackend {
 
  private:
   x264_t* enc_ = nullptr;
-  int mb_cols_ = 0;
-  int mb_rows_ = 0;
   int64_t pts_ = 0;
   AlignedBuffer<uint8_t> mb_info_;
 };

@@ -1,5 +1,5 @@
-// Video encoding for a SIP leg's composed canvas: H.264 through libavcodec +
-// libx264 (Constrained Baseline, zerolatency) or VP8 through libvpx (realtime,
+// Video encoding for a SIP leg's composed canvas: H.264 through libx264
+// (Constrained Baseline, zerolatency) or VP8 through libvpx (realtime,
 // CBR), with keyframes on request spaced >= 250 ms apart in media time. Told
 // which macroblocks changed, it skips still frames and tells the codec which
 // blocks need no coding (libvpx's active map; x264's X264_MBINFO_CONSTANT).
