@@ -629,6 +629,21 @@ BENCHMARK(BM_StillCanvas_interleaved)
     ->UseManualTime()
     ->Unit(benchmark::kMillisecond);
 
+// A video leg of the whole-session benchmarks: 1280x720 H.264 at the default
+// rate, or 640x360 VP8 at 600 kb/s.
+LegConfig video_leg(const std::string& id, VideoCodec codec) {
+  LegConfig leg;
+  leg.id = id;
+  leg.video = true;
+  if (codec == VideoCodec::kVp8) {
+    leg.video_codec = VideoCodec::kVp8;
+    leg.width = 640;
+    leg.height = 360;
+    leg.video_bitrate_bps = 600'000;
+  }
+  return leg;
+}
+
 // BM_PartlyStillCanvas/interleaved_<codec>: the BM_VideoLeg session with 3
 // publishers in motion and 6 still (cameras off, still speakers, a slide), so
 // that every frame changes somewhere and none is skipped. Sides: the defaults
@@ -641,22 +656,16 @@ BENCHMARK(BM_StillCanvas_interleaved)
 // cpu_ratio_no_map likewise for the thread's CPU, partial_share_map: the
 // map side's frames coded with a map.
 void partly_still_canvas(benchmark::State& state, VideoCodec codec) {
+  constexpr size_t kMoving = 3;
   static const auto inputs = [] {
     std::vector<std::vector<std::vector<uint8_t>>> out;
-    for (size_t s = 0; s < kVideoSources; ++s) out.push_back(s < 3 ? vp8_inputs()[s] : vp8_still_inputs().frames[s]);
+    for (size_t s = 0; s < kVideoSources; ++s)
+      out.push_back(s < kMoving ? vp8_inputs()[s] : vp8_still_inputs().frames[s]);
     return out;
   }();
-  std::vector<size_t> loop_from(kVideoSources, 1);
-  for (size_t s = 0; s < 3; ++s) loop_from[s] = 0;
-  std::vector<LegConfig> legs(1);
-  legs[0].id = "sip";
-  legs[0].video = true;
-  if (codec == VideoCodec::kVp8) {
-    legs[0].video_codec = VideoCodec::kVp8;
-    legs[0].width = 640;
-    legs[0].height = 360;
-    legs[0].video_bitrate_bps = 600'000;
-  }
+  std::vector<size_t> loop_from = vp8_still_inputs().loop_from;
+  std::fill_n(loop_from.begin(), kMoving, size_t{0});  // the moving inputs loop whole
+  const std::vector<LegConfig> legs = {video_leg("sip", codec)};
   SessionConfig off;
   off.skip_unchanged_video = false;
   std::vector<RigSide> sides;
@@ -755,14 +764,8 @@ void realistic_session(benchmark::State& state, size_t simulcast_publishers) {
   std::vector<size_t> loop_from(16, 0);
   for (int s = 12; s < 16; ++s) loop_from[static_cast<size_t>(s)] = 1;
   std::vector<LegConfig> legs(4);
-  legs[0].id = "sip-720p-h264";
-  legs[0].video = true;
-  legs[1].id = "sip-360p-vp8";
-  legs[1].video = true;
-  legs[1].video_codec = VideoCodec::kVp8;
-  legs[1].width = 640;
-  legs[1].height = 360;
-  legs[1].video_bitrate_bps = 600'000;
+  legs[0] = video_leg("sip-720p-h264", VideoCodec::kH264);
+  legs[1] = video_leg("sip-360p-vp8", VideoCodec::kVp8);
   legs[2].id = "sip-audio-1";
   legs[3].id = "sip-audio-2";
   SessionConfig off;
