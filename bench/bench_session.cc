@@ -18,7 +18,8 @@
 //   and off, interleaved.
 // - BM_RealisticSession/interleaved: 16 publishers (3 simulcast), 2 video
 //   and 2 audio legs, every optimisation on against all off, interleaved
-//   (and /interleaved_all_simulcast, /interleaved_one_encoding: 12 or none).
+//   (and /interleaved_all_simulcast, /interleaved_one_encoding: 12 or none;
+//   /interleaved_camera: the 12 cameras from real webcam footage).
 // The sessions run with measure_stages on; counters `share_<stage>` give the
 // fraction of the session's tick time per stage.
 #include <benchmark/benchmark.h>
@@ -326,6 +327,84 @@ const std::vector<std::vector<std::vector<uint8_t>>>& vp8_inputs_720p() {
 }
 const std::vector<std::vector<std::vector<uint8_t>>>& vp8_inputs_180p() {
   static const auto inputs = encode_vp8_inputs(320, 180, 150'000);
+  return inputs;
+}
+
+// ---- real camera footage ---------------------------------------------------
+
+// A webcam as a meeting shows it: the camera inset of movie-hello.mp4 from
+// Debian's forensics-samples-files (a person with a headset talking in a
+// room, 30 fps, 248x140 from (116,100) of the 1280x720 recording), cropped
+// and scaled by ffmpeg to each encoding's size. Every participant starts at
+// another point of the clip, and every second one is mirrored, so that no
+// two tiles show the same picture.
+constexpr const char* kCameraClip = "/usr/share/forensics-samples/original-files/movie2/movie-hello.mp4";
+constexpr int kCameraFrames = 240;  // 8 s, looped from the keyframe
+
+// kCameraFrames I420 pictures of width x height (both even), back to back;
+// empty if the clip or ffmpeg is missing.
+std::vector<uint8_t> camera_frames(int width, int height) {
+  const std::string cmd = std::string("ffmpeg -v error -nostdin -i ") + kCameraClip + " -vf crop=248:140:116:100,scale=" +
+                          std::to_string(width) + ":" + std::to_string(height) + ":flags=bicubic -frames:v " +
+                          std::to_string(kCameraFrames) + " -f rawvideo -pix_fmt yuv420p - 2>/dev/null";
+  FILE* pipe = popen(cmd.c_str(), "r");
+  if (!pipe) return {};
+  std::vector<uint8_t> out(static_cast<size_t>(width) * height * 3 / 2 * kCameraFrames);
+  const size_t got = fread(out.data(), 1, out.size(), pipe);
+  const int status = pclose(pipe);
+  if (got != out.size() || status != 0) return {};
+  return out;
+}
+
+// draw_input's counterpart for camera_frames(): participant `who`'s picture at `frame`.
+void copy_camera_frame(const std::vector<uint8_t>& raw, int who, int frame, const testing::PeerPicture& v) {
+  const size_t luma = static_cast<size_t>(v.width) * v.height, size = luma * 3 / 2;
+  const uint8_t* src = raw.data() + size * static_cast<size_t>((frame + who * 27) % kCameraFrames);
+  const bool mirror = who & 1;
+  auto plane = [mirror](const uint8_t* from, int w, int h, uint8_t* to, int stride) {
+    for (int y = 0; y < h; ++y, from += w, to += stride)
+      if (mirror)
+        std::reverse_copy(from, from + w, to);
+      else
+        std::memcpy(to, from, static_cast<size_t>(w));
+  };
+  plane(src, v.width, v.height, v.y, v.stride_y);
+  plane(src + luma, v.width / 2, v.height / 2, v.u, v.stride_u);
+  plane(src + luma + luma / 4, v.width / 2, v.height / 2, v.v, v.stride_v);
+}
+
+// kCameraFrames VP8 frames per participant (the first a keyframe) of the
+// camera footage at that size and bit rate; empty if the footage is missing.
+std::vector<std::vector<std::vector<uint8_t>>> encode_vp8_camera_inputs(int width, int height, int bitrate_bps) {
+  const std::vector<uint8_t> raw = camera_frames(width, height);
+  if (raw.empty()) return {};
+  std::vector<std::vector<std::vector<uint8_t>>> out(kVideoSources);
+  for (int who = 0; who < kVideoSources; ++who) {
+    FakePeerConfig ec;
+    ec.kind = MediaKind::kVideo;
+    ec.video_codec = VideoCodec::kVp8;
+    ec.width = width;
+    ec.height = height;
+    ec.video_bitrate_bps = bitrate_bps;
+    auto enc = std::move(*FakePeer::create(ec));
+    for (int f = 0; f < kCameraFrames; ++f) {
+      copy_camera_frame(raw, who, f, enc->picture());
+      std::vector<uint8_t> frame = enc->encode_video(int64_t{f} * 33333);
+      if (frame.empty()) continue;
+      out[static_cast<size_t>(who)].push_back(std::move(frame));
+    }
+  }
+  return out;
+}
+
+// The three encodings of a camera publisher, as vp8_inputs*() are of draw_input's scene.
+struct CameraInputs {
+  std::vector<std::vector<std::vector<uint8_t>>> mid = encode_vp8_camera_inputs(640, 360, 600'000);
+  std::vector<std::vector<std::vector<uint8_t>>> top = encode_vp8_camera_inputs(1280, 720, 2'000'000);
+  std::vector<std::vector<std::vector<uint8_t>>> low = encode_vp8_camera_inputs(320, 180, 150'000);
+};
+const CameraInputs& camera_inputs() {
+  static const CameraInputs inputs;
   return inputs;
 }
 
@@ -750,17 +829,27 @@ BENCHMARK(BM_ShownDecode_interleaved)
 // layer), 8 s of media of each per round. The publishers' frames are
 // pre-encoded loops (keyframe every 2 s) and do not answer PLIs.
 // BM_RealisticSession/interleaved_all_simulcast: the same with all 12 moving
-// cameras simulcast; /interleaved_one_encoding: with none.
+// cameras simulcast; /interleaved_one_encoding: with none;
+// /interleaved_camera: 3 simulcast as in /interleaved, but the 12 cameras show
+// real webcam footage (camera_inputs()) instead of draw_input's scene, whose
+// bands scroll across the whole picture.
 // Counters: cpu_ms_per_s_<side>, cpu_ratio_off_on (_min/_max): all-off /
 // all-on CPU per round (goal >= 2; also as ratio_off), decode/encode_ms_per_s_<side> (StageTimes).
-void realistic_session(benchmark::State& state, size_t simulcast_publishers) {
-  static const auto inputs = [] {
-    std::vector<std::vector<std::vector<uint8_t>>> out;
-    for (int s = 0; s < 16; ++s)
-      out.push_back(s < 12 ? vp8_inputs()[static_cast<size_t>(s % kVideoSources)]
-                           : vp8_still_inputs().frames[static_cast<size_t>(s % kVideoSources)]);
-    return out;
-  }();
+void realistic_session(benchmark::State& state, size_t simulcast_publishers, bool camera = false) {
+  using Frames = std::vector<std::vector<std::vector<uint8_t>>>;
+  const Frames *moving = &vp8_inputs(), *top = &vp8_inputs_720p(), *low = &vp8_inputs_180p();
+  if (camera) {
+    const CameraInputs& c = camera_inputs();
+    if (c.mid.empty() || c.top.empty() || c.low.empty()) {
+      state.SkipWithError("the camera footage needs ffmpeg and Debian's forensics-samples-files");
+      return;
+    }
+    moving = &c.mid, top = &c.top, low = &c.low;
+  }
+  Frames inputs;
+  for (int s = 0; s < 16; ++s)
+    inputs.push_back(s < 12 ? (*moving)[static_cast<size_t>(s % kVideoSources)]
+                            : vp8_still_inputs().frames[static_cast<size_t>(s % kVideoSources)]);
   std::vector<size_t> loop_from(16, 0);
   for (int s = 12; s < 16; ++s) loop_from[static_cast<size_t>(s)] = 1;
   std::vector<LegConfig> legs(4);
@@ -776,7 +865,7 @@ void realistic_session(benchmark::State& state, size_t simulcast_publishers) {
   RigTalk talk;
   talk.speaker_period_s = 4;
   RigSimulcast sim;
-  if (simulcast_publishers) sim = {&vp8_inputs_720p(), &vp8_inputs_180p(), simulcast_publishers};
+  if (simulcast_publishers) sim = {top, low, simulcast_publishers};
   std::vector<RigSide> sides;
   sides.push_back({"on", std::make_unique<VideoLegRig>(inputs, loop_from, SessionConfig{}, legs, talk, sim), {}, {}, {}});
   sides.push_back({"off", std::make_unique<VideoLegRig>(inputs, loop_from, off, legs, talk, sim), {}, {}, {}});
@@ -794,6 +883,7 @@ void realistic_session(benchmark::State& state, size_t simulcast_publishers) {
 void BM_RealisticSession_interleaved(benchmark::State& state) { realistic_session(state, 3); }
 void BM_RealisticSession_all_simulcast(benchmark::State& state) { realistic_session(state, 12); }
 void BM_RealisticSession_one_encoding(benchmark::State& state) { realistic_session(state, 0); }
+void BM_RealisticSession_camera(benchmark::State& state) { realistic_session(state, 3, true); }
 BENCHMARK(BM_RealisticSession_interleaved)
     ->Name("BM_RealisticSession/interleaved")
     ->Arg(3)
@@ -808,6 +898,12 @@ BENCHMARK(BM_RealisticSession_all_simulcast)
     ->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_RealisticSession_one_encoding)
     ->Name("BM_RealisticSession/interleaved_one_encoding")
+    ->Arg(3)
+    ->Iterations(1)
+    ->UseManualTime()
+    ->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_RealisticSession_camera)
+    ->Name("BM_RealisticSession/interleaved_camera")
     ->Arg(3)
     ->Iterations(1)
     ->UseManualTime()
