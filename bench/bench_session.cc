@@ -607,13 +607,15 @@ double thread_cpu_s() {
 // One side of an interleaved comparison of whole sessions: its rig and, per
 // round, the media-second averages of what it spent.
 struct RigSide {
+  RigSide(std::string side, std::unique_ptr<VideoLegRig> r) : name(std::move(side)), rig(std::move(r)) {}
   std::string name;
   std::unique_ptr<VideoLegRig> rig;
-  std::vector<double> encode_ms, decode_ms, cpu_ms;  // per media second, per round
+  std::vector<double> encode_ms, decode_ms, compose_ms, cpu_ms;  // per media second, per round
 };
 
 // Rounds of `seconds` of media of each side in turn (A, B, C, A, B, C...);
-// encode and decode from the session's StageTimes, CPU from the thread's clock.
+// encode, decode and compose from the session's StageTimes, CPU from the
+// thread's clock.
 void run_rig_rounds(std::vector<RigSide>& sides, int rounds, int seconds) {
   for (int r = 0; r < rounds; ++r)
     for (RigSide& s : sides) {
@@ -624,13 +626,14 @@ void run_rig_rounds(std::vector<RigSide>& sides, int rounds, int seconds) {
       const StageTimes t1 = s.rig->session().stats().stages;
       s.encode_ms.push_back(1e-3 * static_cast<double>(t1.video_encode_us - t0.video_encode_us) / seconds);
       s.decode_ms.push_back(1e-3 * static_cast<double>(t1.video_decode_us - t0.video_decode_us) / seconds);
+      s.compose_ms.push_back(1e-3 * static_cast<double>(t1.compose_us - t0.compose_us) / seconds);
     }
 }
 
 // The benchmark loop of an interleaved comparison of whole sessions: rounds
 // (state.range(0)) of `seconds` of media of each side, after which each side
-// reports the medians over rounds as cpu_ms_per_s_<side>, encode_ms_per_s_<side>
-// and decode_ms_per_s_<side>. The benchmark's own time is the first side's CPU
+// reports the medians over rounds as cpu_ms_per_s_<side>, encode_ms_per_s_<side>,
+// decode_ms_per_s_<side> and compose_ms_per_s_<side>. The benchmark's own time is the first side's CPU
 // per media second. Warm the sides up (warm_up) first.
 void warm_up(std::vector<RigSide>& sides) {
   for (RigSide& s : sides) s.rig->run_seconds(2);
@@ -644,6 +647,7 @@ void run_and_report(benchmark::State& state, std::vector<RigSide>& sides, int se
     state.counters["cpu_ms_per_s_" + s.name] = bench::detail::median(s.cpu_ms);
     state.counters["encode_ms_per_s_" + s.name] = bench::detail::median(s.encode_ms);
     state.counters["decode_ms_per_s_" + s.name] = bench::detail::median(s.decode_ms);
+    state.counters["compose_ms_per_s_" + s.name] = bench::detail::median(s.compose_ms);
   }
   state.counters["rounds"] = static_cast<double>(state.range(0));
 }
@@ -677,9 +681,9 @@ void BM_StillCanvas_interleaved(benchmark::State& state) {
   off.skip_unchanged_video = false;
   const StillInputs& still = vp8_still_inputs();
   std::vector<RigSide> sides;
-  sides.push_back({"still", std::make_unique<VideoLegRig>(still.frames, still.loop_from, SessionConfig{}), {}, {}, {}});
-  sides.push_back({"motion", std::make_unique<VideoLegRig>(vp8_inputs(), std::vector<size_t>{}, SessionConfig{}), {}, {}, {}});
-  sides.push_back({"still_off", std::make_unique<VideoLegRig>(still.frames, still.loop_from, off), {}, {}, {}});
+  sides.push_back({"still", std::make_unique<VideoLegRig>(still.frames, still.loop_from, SessionConfig{})});
+  sides.push_back({"motion", std::make_unique<VideoLegRig>(vp8_inputs(), std::vector<size_t>{}, SessionConfig{})});
+  sides.push_back({"still_off", std::make_unique<VideoLegRig>(still.frames, still.loop_from, off)});
   warm_up(sides);
   const LegStats l0 = sides[0].rig->session().stats().legs[0];
   run_and_report(state, sides, 10);
@@ -748,8 +752,8 @@ void partly_still_canvas(benchmark::State& state, VideoCodec codec) {
   SessionConfig off;
   off.skip_unchanged_video = false;
   std::vector<RigSide> sides;
-  sides.push_back({"map", std::make_unique<VideoLegRig>(inputs, loop_from, SessionConfig{}, legs), {}, {}, {}});
-  sides.push_back({"no_map", std::make_unique<VideoLegRig>(inputs, loop_from, off, legs), {}, {}, {}});
+  sides.push_back({"map", std::make_unique<VideoLegRig>(inputs, loop_from, SessionConfig{}, legs)});
+  sides.push_back({"no_map", std::make_unique<VideoLegRig>(inputs, loop_from, off, legs)});
   warm_up(sides);
   const LegStats l0 = sides[0].rig->session().stats().legs[0];
   run_and_report(state, sides, 5);
@@ -798,8 +802,8 @@ void BM_ShownDecode_interleaved(benchmark::State& state) {
   SessionConfig all;
   all.decode_shown_only = false;
   std::vector<RigSide> sides;
-  sides.push_back({"shown_only", std::make_unique<VideoLegRig>(vp8_inputs_16(), std::vector<size_t>{}, SessionConfig{}), {}, {}, {}});
-  sides.push_back({"decode_all", std::make_unique<VideoLegRig>(vp8_inputs_16(), std::vector<size_t>{}, all), {}, {}, {}});
+  sides.push_back({"shown_only", std::make_unique<VideoLegRig>(vp8_inputs_16(), std::vector<size_t>{}, SessionConfig{})});
+  sides.push_back({"decode_all", std::make_unique<VideoLegRig>(vp8_inputs_16(), std::vector<size_t>{}, all)});
   warm_up(sides);
   run_and_report(state, sides, 5);
   set_ratio(state, "decode_ratio_shown_all", sides[0].decode_ms, sides[1].decode_ms);
@@ -834,7 +838,8 @@ BENCHMARK(BM_ShownDecode_interleaved)
 // real webcam footage (camera_inputs()) instead of draw_input's scene, whose
 // bands scroll across the whole picture.
 // Counters: cpu_ms_per_s_<side>, cpu_ratio_off_on (_min/_max): all-off /
-// all-on CPU per round (goal >= 2; also as ratio_off), decode/encode_ms_per_s_<side> (StageTimes).
+// all-on CPU per round (goal >= 2; also as ratio_off), decode/encode/compose_ms_per_s_<side>
+// (StageTimes).
 void realistic_session(benchmark::State& state, size_t simulcast_publishers, bool camera = false) {
   using Frames = std::vector<std::vector<std::vector<uint8_t>>>;
   const Frames *moving = &vp8_inputs(), *top = &vp8_inputs_720p(), *low = &vp8_inputs_180p();
@@ -867,8 +872,8 @@ void realistic_session(benchmark::State& state, size_t simulcast_publishers, boo
   RigSimulcast sim;
   if (simulcast_publishers) sim = {top, low, simulcast_publishers};
   std::vector<RigSide> sides;
-  sides.push_back({"on", std::make_unique<VideoLegRig>(inputs, loop_from, SessionConfig{}, legs, talk, sim), {}, {}, {}});
-  sides.push_back({"off", std::make_unique<VideoLegRig>(inputs, loop_from, off, legs, talk, sim), {}, {}, {}});
+  sides.push_back({"on", std::make_unique<VideoLegRig>(inputs, loop_from, SessionConfig{}, legs, talk, sim)});
+  sides.push_back({"off", std::make_unique<VideoLegRig>(inputs, loop_from, off, legs, talk, sim)});
   warm_up(sides);
   run_and_report(state, sides, 8);
   set_ratio(state, "cpu_ratio_off_on", sides[1].cpu_ms, sides[0].cpu_ms);
