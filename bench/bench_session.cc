@@ -290,9 +290,11 @@ void draw_input(int who, int frame, const testing::PeerPicture& v, bool noise = 
     }
 }
 
-// kInputFrames VP8 frames per participant (the first a keyframe) of
-// draw_input's scene at that size and bit rate.
-std::vector<std::vector<std::vector<uint8_t>>> encode_vp8_inputs(int width, int height, int bitrate_bps) {
+// `frames` VP8 frames per participant (the first a keyframe) at that size and
+// bit rate, of the pictures draw(who, frame, picture) paints.
+template <typename Draw>
+std::vector<std::vector<std::vector<uint8_t>>> encode_vp8_loops(int width, int height, int bitrate_bps, int frames,
+                                                                 Draw draw) {
   std::vector<std::vector<std::vector<uint8_t>>> out(kVideoSources);
   for (int who = 0; who < kVideoSources; ++who) {
     FakePeerConfig ec;
@@ -302,14 +304,20 @@ std::vector<std::vector<std::vector<uint8_t>>> encode_vp8_inputs(int width, int 
     ec.height = height;
     ec.video_bitrate_bps = bitrate_bps;
     auto enc = std::move(*FakePeer::create(ec));
-    for (int f = 0; f < kInputFrames; ++f) {
-      draw_input(who, f, enc->picture());
+    for (int f = 0; f < frames; ++f) {
+      draw(who, f, enc->picture());
       std::vector<uint8_t> frame = enc->encode_video(int64_t{f} * 33333);
       if (frame.empty()) continue;
       out[static_cast<size_t>(who)].push_back(std::move(frame));
     }
   }
   return out;
+}
+
+// kInputFrames VP8 frames per participant of draw_input's scene.
+std::vector<std::vector<std::vector<uint8_t>>> encode_vp8_inputs(int width, int height, int bitrate_bps) {
+  return encode_vp8_loops(width, height, bitrate_bps, kInputFrames,
+                          [](int who, int f, const testing::PeerPicture& v) { draw_input(who, f, v); });
 }
 
 // 640x360 at 600 kb/s: the publishers of every video benchmark.
@@ -378,23 +386,8 @@ void copy_camera_frame(const std::vector<uint8_t>& raw, int who, int frame, cons
 std::vector<std::vector<std::vector<uint8_t>>> encode_vp8_camera_inputs(int width, int height, int bitrate_bps) {
   const std::vector<uint8_t> raw = camera_frames(width, height);
   if (raw.empty()) return {};
-  std::vector<std::vector<std::vector<uint8_t>>> out(kVideoSources);
-  for (int who = 0; who < kVideoSources; ++who) {
-    FakePeerConfig ec;
-    ec.kind = MediaKind::kVideo;
-    ec.video_codec = VideoCodec::kVp8;
-    ec.width = width;
-    ec.height = height;
-    ec.video_bitrate_bps = bitrate_bps;
-    auto enc = std::move(*FakePeer::create(ec));
-    for (int f = 0; f < kCameraFrames; ++f) {
-      copy_camera_frame(raw, who, f, enc->picture());
-      std::vector<uint8_t> frame = enc->encode_video(int64_t{f} * 33333);
-      if (frame.empty()) continue;
-      out[static_cast<size_t>(who)].push_back(std::move(frame));
-    }
-  }
-  return out;
+  return encode_vp8_loops(width, height, bitrate_bps, kCameraFrames,
+                          [&raw](int who, int f, const testing::PeerPicture& v) { copy_camera_frame(raw, who, f, v); });
 }
 
 // The three encodings of a camera publisher, as vp8_inputs*() are of draw_input's scene.
@@ -633,8 +626,8 @@ void run_rig_rounds(std::vector<RigSide>& sides, int rounds, int seconds) {
 // The benchmark loop of an interleaved comparison of whole sessions: rounds
 // (state.range(0)) of `seconds` of media of each side, after which each side
 // reports the medians over rounds as cpu_ms_per_s_<side>, encode_ms_per_s_<side>,
-// decode_ms_per_s_<side> and compose_ms_per_s_<side>. The benchmark's own time is the first side's CPU
-// per media second. Warm the sides up (warm_up) first.
+// decode_ms_per_s_<side> and compose_ms_per_s_<side>. The benchmark's own time
+// is the first side's CPU per media second. Warm the sides up (warm_up) first.
 void warm_up(std::vector<RigSide>& sides) {
   for (RigSide& s : sides) s.rig->run_seconds(2);
 }
@@ -835,11 +828,11 @@ BENCHMARK(BM_ShownDecode_interleaved)
 // BM_RealisticSession/interleaved_all_simulcast: the same with all 12 moving
 // cameras simulcast; /interleaved_one_encoding: with none;
 // /interleaved_camera: 3 simulcast as in /interleaved, but the 12 cameras show
-// real webcam footage (camera_inputs()) instead of draw_input's scene, whose
-// bands scroll across the whole picture.
+// real webcam footage (camera_inputs(), 8 s loops from one keyframe) instead
+// of draw_input's scene, whose bands scroll across the whole picture.
 // Counters: cpu_ms_per_s_<side>, cpu_ratio_off_on (_min/_max): all-off /
-// all-on CPU per round (goal >= 2; also as ratio_off), decode/encode/compose_ms_per_s_<side>
-// (StageTimes).
+// all-on CPU per round (goal >= 2; also as ratio_off),
+// decode/encode/compose_ms_per_s_<side> (StageTimes).
 void realistic_session(benchmark::State& state, size_t simulcast_publishers, bool camera = false) {
   using Frames = std::vector<std::vector<std::vector<uint8_t>>>;
   const Frames *moving = &vp8_inputs(), *top = &vp8_inputs_720p(), *low = &vp8_inputs_180p();
